@@ -97,10 +97,11 @@ def _edit_as_diff(edit: Edit) -> str:
 
 
 def _moves_block(fix: Fix) -> str:
-    commands = "".join(
-        f"git mv {_shell_quote(m.source)} {_shell_quote(m.target)}\n" for m in fix.moves
-    )
-    return _code_block(commands, "sh")
+    """The `git mv` lines to copy, unless the fix title already spells them all out."""
+    commands = [f"git mv {_shell_quote(m.source)} {_shell_quote(m.target)}" for m in fix.moves]
+    if all(command in fix.title for command in commands):
+        return ""
+    return _code_block("".join(f"{command}\n" for command in commands), "sh")
 
 
 def _shell_quote(path: str) -> str:
@@ -134,8 +135,8 @@ def _fix_section(placed: PlacedFinding, carriers: dict[Location, PlacedFinding])
             f"{_code_block(placed.suggestion.new_text, 'suggestion')}"
         )
     parts = [f"**Fix:** {fix.title}{_applicability_note(fix)}"]
-    if fix.moves:
-        parts.append(_moves_block(fix))
+    if fix.moves and (block := _moves_block(fix)):
+        parts.append(block)
     parts.extend(_edit_as_diff(edit) for edit in fix.edits)
     return "\n\n".join(parts)
 
