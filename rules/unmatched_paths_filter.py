@@ -232,21 +232,62 @@ def check(ctx: FileContext) -> Iterator[Finding]:
         return
     index = path_index(ctx.repo.snapshot)
     parked = placement.place is Place.PARKED
-    for entry in entries:
-        problem = _entry_problem(ctx.repo, document, placement, entry, index)
-        if problem is None:
-            continue
-        severity = Severity.NOTE if parked else problem.severity
+    found = [
+        (entry, problem)
+        for entry in entries
+        if (problem := _entry_problem(ctx.repo, document, placement, entry, index)) is not None
+    ]
+    fixes = _share_line_fixes(document, found)
+    for (entry, problem), fix in zip(found, fixes, strict=True):
         yield RULE.finding(
             document.node_location(entry.node),
             problem.message,
-            fix=problem.fix,
-            severity=severity,
+            fix=fix,
+            severity=Severity.NOTE if parked else problem.severity,
             route=entry.route,
             subject=entry.text,
         )
     if not parked:
         yield from _uncovered_dockerfiles(ctx, entries)
+
+
+def _share_line_fixes(
+    document: YamlDocument, found: list[tuple[FilterEntry, _Problem]]
+) -> list[Fix | None]:
+    """Fixes of several entries on one line (a flow list) would conflict, because a fix
+    replaces whole lines. Each of them gets the one edit that makes all the line's
+    replacements, with the weakest applicability among them."""
+    spans: dict[int, list[tuple[int, int, str, int]]] = {}
+    for position, (entry, problem) in enumerate(found):
+        fix = problem.fix
+        if fix is None or fix.moves or len(fix.edits) != 1:
+            continue
+        edit = fix.edits[0]
+        location = document.node_location(entry.node)
+        if edit.start_line != location.line or edit.end_line != location.line:
+            continue
+        line = document.line_text(location.line)
+        start, end = location.column - 1, location.end_column - 1
+        rendered = edit.new_text[start : len(edit.new_text) - (len(line) - end)]
+        spans.setdefault(location.line, []).append((start, end, rendered, position))
+    fixes = [problem.fix for _, problem in found]
+    for line_number, replacements in spans.items():
+        if len(replacements) < 2:
+            continue
+        line = document.line_text(line_number)
+        for start, end, rendered, _ in sorted(replacements, reverse=True):
+            line = line[:start] + rendered + line[end:]
+        members = [fixes[position] for *_, position in replacements]
+        weakest = max(
+            (fix.applicability for fix in members if fix is not None),
+            key=[Applicability.SAFE, Applicability.UNSAFE, Applicability.DISPLAY_ONLY].index,
+        )
+        edit = Edit(document.path, line_number, line_number, line)
+        for *_, position in replacements:
+            own = fixes[position]
+            if own is not None:
+                fixes[position] = Fix(own.title, weakest, (edit,))
+    return fixes
 
 
 def check_repository(repo: RepoContext) -> Iterator[Finding]:
@@ -446,8 +487,8 @@ def _self_path(
                         moves=(move,),
                     )
             return _Problem(
-                f'{entry.describe()} names this workflow at "{body}", but the file lives at '
-                f'"{own}", where GitHub never loads it',
+                f"{entry.describe()} names this workflow under another name, but the file "
+                f'lives at "{own}", where GitHub never loads it',
                 Severity.ERROR,
                 fix=fix,
             )

@@ -222,6 +222,9 @@ def classify(path: str, text: str = "", workflow_name: str | None = None) -> Pla
         # Only yaml-named files (and the file `.github`) are taken for workflows.
         return Placement(Place.UNRELATED)
     in_workflows = parts[0] == ".github" and len(parts) > 2 and parts[1] == "workflows"
+    if in_workflows and len(parts) == 3 and not extra:
+        # `ci.YML`: whether GitHub loads upper-case extensions is not documented.
+        return Placement(Place.UNRELATED)
     for depth, part in enumerate(parts[1:-1], start=1):
         if _folder_is_parking(part):
             return Placement(Place.PARKED, parked_by="/".join(parts[: depth + 1]) + "/")
