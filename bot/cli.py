@@ -441,9 +441,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from bot import app
     except ImportError as exc:
         raise UsageError(f"the GitHub App is not available: {exc}") from None
-    entry = getattr(app, "main", None)
+    entry = getattr(app, "serve", None)
     if entry is None:
-        raise UsageError("the GitHub App has no entry point (bot.app.main)")
+        raise UsageError("the GitHub App has no entry point (bot.app.serve)")
     return int(entry(list(args.app_args)) or 0)
 
 

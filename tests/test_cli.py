@@ -407,3 +407,10 @@ def test_pre_commit_hook_matches_the_candidate_paths() -> None:
         "README.md",
     ]:
         assert bool(files.search(path)) == is_candidate_path(path), path
+
+
+def test_serve_hands_over_to_the_app(capsys) -> None:
+    pytest.importorskip("bot.app")
+    # The App takes its settings from the environment only; arguments are refused.
+    assert main(["serve", "--port", "1"]) == 2
+    assert "unexpected arguments" in capsys.readouterr().err
