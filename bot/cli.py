@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("markdown", "json", "text"), default="markdown", help="output"
     )
 
-    serve = commands.add_parser("serve", help="run the GitHub App (see the README)")
-    serve.add_argument("app_args", nargs=argparse.REMAINDER)
+    # The App takes its settings from the environment; bot.app.serve judges any argument.
+    commands.add_parser("serve", help="run the GitHub App (see the README)")
 
     # Hidden: regenerate docs/rules.md from the rule modules' docstrings.
     docs = commands.add_parser("docs")
@@ -96,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "serve":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
     except SystemExit as exc:  # argparse exits 2 on a usage error, 0 for --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handlers = {
@@ -444,7 +447,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     entry = getattr(app, "serve", None)
     if entry is None:
         raise UsageError("the GitHub App has no entry point (bot.app.serve)")
-    return int(entry(list(args.app_args)) or 0)
+    return int(entry(list(args.extra)) or 0)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
