@@ -195,19 +195,32 @@ def _tail(entry: FilterEntry) -> tuple:
 
 # --- the path index, built once per snapshot ---------------------------------------------------
 
-_INDEXES: list[tuple[RepoSnapshot, PathIndex]] = []
+# A few recent snapshots (identity, not equality): a run checks many files of one snapshot,
+# and the App may review a couple of pull requests at once.
+_INDEXES: list[tuple[RepoSnapshot, PathIndex, tuple[str, ...]]] = []
 _INDEXES_KEPT = 4
+# Typo corrections by (index identity, entry, excluded paths): workflows copied from one
+# another repeat the same stale entries, and a correction scans folder listings.
+_NEAREST: dict[tuple[int, str, frozenset[str]], tuple[str, int, int] | None] = {}
+
+
+def _indexes(snapshot: RepoSnapshot) -> tuple[PathIndex, tuple[str, ...]]:
+    for known, index, submodules in _INDEXES:
+        if known is snapshot:
+            return index, submodules
+    index = PathIndex(snapshot.paths)
+    submodules = tuple(p for p, kind in snapshot.tree.items() if kind is EntryKind.SUBMODULE)
+    _INDEXES.insert(0, (snapshot, index, submodules))
+    del _INDEXES[_INDEXES_KEPT:]
+    live = {id(kept) for _, kept, _ in _INDEXES}
+    for key in [key for key in _NEAREST if key[0] not in live]:
+        del _NEAREST[key]
+    return index, submodules
 
 
 def path_index(snapshot: RepoSnapshot) -> PathIndex:
     """The PathIndex of a snapshot, shared by every file of one run."""
-    for known, index in _INDEXES:
-        if known is snapshot:
-            return index
-    index = PathIndex(snapshot.paths)
-    _INDEXES.insert(0, (snapshot, index))
-    del _INDEXES[_INDEXES_KEPT:]
-    return index
+    return _indexes(snapshot)[0]
 
 
 # --- the checks --------------------------------------------------------------------------------
@@ -438,8 +451,8 @@ def _matches_something(text: str | None, index: PathIndex) -> bool:
     return index.first_match(compile_pattern(text)) is not None
 
 
-def _submodules(snapshot: RepoSnapshot) -> list[str]:
-    return [path for path, kind in snapshot.tree.items() if kind is EntryKind.SUBMODULE]
+def _submodules(snapshot: RepoSnapshot) -> tuple[str, ...]:
+    return _indexes(snapshot)[1]
 
 
 # --- the workflow's own path -------------------------------------------------------------------
@@ -473,7 +486,7 @@ def _self_path(
                 fix=misplaced_workflow.move_fix(repo, own, target) if move else None,
             )
         if body == renamed_from or (
-            is_workflow_location(body) and _closest_workflow(body, index, own) == own
+            is_workflow_location(body) and _names_own_workflow(body, index, own)
         ):
             fix = None
             if move is not None and target is not None:
@@ -502,7 +515,7 @@ def _self_path(
             Severity.ERROR,
             fix=_replace_fix(document, entry, own, Applicability.SAFE, "name this workflow's path"),
         )
-    if is_workflow_location(body) and _closest_workflow(body, index, own) == own:
+    if is_workflow_location(body) and _names_own_workflow(body, index, own):
         return _Problem(
             f"{entry.describe()} names this workflow at a path where it does not live; it is "
             f'at "{own}", so edits to it no longer trigger it',
@@ -519,23 +532,27 @@ def _matches(pattern_text: str, path: str) -> bool:
         return False
 
 
-def _closest_workflow(entry_path: str, index: PathIndex, own: str) -> str | None:
-    """The workflow file whose name is nearest to the entry's (the workflow itself counts,
-    wherever it lies); None when nothing is close enough."""
-    wanted = posixpath.basename(entry_path)
-    names = {n for n in index.children(WORKFLOWS_DIR) if n.endswith(YAML_SUFFIXES)}
+def _names_own_workflow(entry_path: str, index: PathIndex, own: str) -> bool:
+    """Whether the entry's file name is nearer to this workflow's name than to any other
+    workflow's, and near enough to be taken for it."""
+    matcher = difflib.SequenceMatcher(None, "", posixpath.basename(entry_path))
     own_name = posixpath.basename(own)
-    names.add(own_name)
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, wanted, name).ratio(), name) for name in names),
-        reverse=True,
-    )
-    best_score, best = scored[0]
-    if best_score < SELF_NAME_CUTOFF:
-        return None
-    if len(scored) > 1 and scored[1][0] == best_score:
-        return None  # two equally likely files
-    return own if best == own_name else f"{WORKFLOWS_DIR}/{best}"
+    matcher.set_seq1(own_name)
+    own_score = matcher.ratio()
+    if own_score < SELF_NAME_CUTOFF:
+        return False
+    for name in index.children(WORKFLOWS_DIR):
+        if name == own_name or not name.endswith(YAML_SUFFIXES):
+            continue
+        matcher.set_seq1(name)
+        # The cheap upper bounds rule out almost every name before the real ratio.
+        if (
+            matcher.real_quick_ratio() >= own_score
+            and matcher.quick_ratio() >= own_score
+            and matcher.ratio() >= own_score
+        ):
+            return False  # another workflow is at least as likely
+    return True
 
 
 # --- removed and renamed files of a review -----------------------------------------------------
@@ -620,6 +637,13 @@ def _widen_stars(body: str) -> str | None:
 
 
 def _nearest(body: str, index: PathIndex, exclude: set[str]) -> tuple[str, int, int] | None:
+    key = (id(index), body, frozenset(exclude))
+    if key not in _NEAREST:
+        _NEAREST[key] = _correct(body, index, exclude)
+    return _NEAREST[key]
+
+
+def _correct(body: str, index: PathIndex, exclude: set[str]) -> tuple[str, int, int] | None:
     """The entry with its literal path components corrected to the closest existing names:
     (corrected entry, characters changed, components changed), or None when no correction
     leads to a match."""
