@@ -140,9 +140,10 @@ def serve(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def main() -> None:
-    sys.exit(serve(sys.argv[1:]))
+def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point `preflight serve` (bot.cli) calls; returns the exit status."""
+    return serve(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The per-PR job queue: serial per PR, parallel across PRs, coalescing, stale heads, drain."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.jobs import Job, JobQueue
+
+
+def recorder(log: list, name: str, delay: float = 0.0, gate: asyncio.Event | None = None):
+    async def work() -> None:
+        log.append(("start", name))
+        if gate is not None:
+            await gate.wait()
+        await asyncio.sleep(delay)
+        log.append(("end", name))
+
+    return work
+
+
+async def test_jobs_of_one_pull_request_run_one_after_the_other():
+    queue, log = JobQueue(), []
+    for name in ("a", "b", "c"):
+        queue.submit(Job(("o/r", 1), name, recorder(log, name, 0.01)))
+    await queue.join()
+    assert log == [
+        ("start", "a"),
+        ("end", "a"),
+        ("start", "b"),
+        ("end", "b"),
+        ("start", "c"),
+        ("end", "c"),
+    ]
+
+
+async def test_different_pull_requests_run_side_by_side():
+    queue, log = JobQueue(max_concurrent=4), []
+    gate = asyncio.Event()
+    queue.submit(Job(("o/r", 1), "one", recorder(log, "one", gate=gate)))
+    queue.submit(Job(("o/r", 2), "two", recorder(log, "two", gate=gate)))
+    await asyncio.sleep(0.01)
+    assert sorted(log) == [("start", "one"), ("start", "two")]
+    gate.set()
+    await queue.join()
+
+
+async def test_the_concurrency_bound_holds():
+    queue, log = JobQueue(max_concurrent=1), []
+    gate = asyncio.Event()
+    queue.submit(Job(("o/r", 1), "one", recorder(log, "one", gate=gate)))
+    queue.submit(Job(("o/r", 2), "two", recorder(log, "two")))
+    await asyncio.sleep(0.01)
+    assert log == [("start", "one")]
+    gate.set()
+    await queue.join()
+    assert log[-1] == ("end", "two")
+
+
+async def test_queued_reviews_of_one_pull_request_collapse_into_the_newest():
+    queue, log = JobQueue(), []
+    gate = asyncio.Event()
+    queue.submit(Job(("o/r", 1), "running", recorder(log, "running", gate=gate), coalesce=True))
+    await asyncio.sleep(0)
+    for name in ("r1", "r2", "r3"):
+        queue.submit(Job(("o/r", 1), name, recorder(log, name), coalesce=True))
+    queue.submit(Job(("o/r", 1), "reply", recorder(log, "reply")))  # never collapsed
+    gate.set()
+    await queue.join()
+    assert [name for what, name in log if what == "start"] == ["running", "r3", "reply"]
+    assert queue.stats.coalesced == 2
+
+
+async def test_a_job_for_an_old_head_is_dropped():
+    queue, log = JobQueue(), []
+    gate = asyncio.Event()
+    queue.submit(Job(("o/r", 1), "busy", recorder(log, "busy", gate=gate)))
+    queue.submit(Job(("o/r", 1), "old", recorder(log, "old"), head_sha="a" * 40))
+    queue.note_head(("o/r", 1), "b" * 40)  # a push arrived meanwhile
+    gate.set()
+    await queue.join()
+    assert ("start", "old") not in log
+    assert queue.stats.stale == 1
+    assert not queue.is_current(("o/r", 1), "a" * 40)
+    assert queue.is_current(("o/r", 1), "b" * 40)
+    assert queue.is_current(("o/r", 2), "a" * 40)  # unknown PRs are current
+
+
+async def test_a_failing_job_does_not_stop_its_lane():
+    queue, log = JobQueue(), []
+
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    queue.submit(Job(("o/r", 1), "boom", boom))
+    queue.submit(Job(("o/r", 1), "after", recorder(log, "after")))
+    await queue.join()
+    assert log == [("start", "after"), ("end", "after")]
+    assert queue.stats.failed == 1 and queue.stats.done == 1
+
+
+async def test_close_finishes_queued_work_within_the_bound():
+    queue, log = JobQueue(), []
+    queue.submit(Job(("o/r", 1), "a", recorder(log, "a", 0.02)))
+    queue.submit(Job(("o/r", 1), "b", recorder(log, "b", 0.02)))
+    await queue.close(timeout=5)
+    assert log[-1] == ("end", "b")
+    assert not queue.submit(Job(("o/r", 1), "late", recorder(log, "late")))
+    assert not queue.accepting
+
+
+async def test_close_cancels_what_does_not_finish_in_time():
+    queue, log = JobQueue(), []
+    queue.submit(Job(("o/r", 1), "slow", recorder(log, "slow", 10)))
+    queue.submit(Job(("o/r", 1), "never", recorder(log, "never")))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await queue.close(timeout=0.1)
+    assert loop.time() - started < 2
+    assert log == [("start", "slow")]
+    assert queue.stats.dropped_on_shutdown == 1
