@@ -157,9 +157,37 @@ def _path_of_chunk(chunk: str) -> str:
 
 
 def _strip_prefix(path: str) -> str:
+    path = _unquote(path)
     if path.startswith(("a/", "b/")):
         return path[2:]
     return path
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(path: str) -> str:
+    """Undo git's C-style quoting of unusual paths ("a/tab\\tname", octal UTF-8 bytes)."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    body, out, index = path[1:-1], bytearray(), 0
+    while index < len(body):
+        char = body[index]
+        if char != "\\" or index + 1 == len(body):
+            out += char.encode("utf-8")
+            index += 1
+            continue
+        octal = body[index + 1 : index + 4]
+        if len(octal) == 3 and all(digit in "01234567" for digit in octal):
+            out.append(int(octal, 8) & 0xFF)
+            index += 4
+        elif body[index + 1] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[index + 1]])
+            index += 2
+        else:
+            out += body[index + 1].encode("utf-8")
+            index += 2
+    return out.decode("utf-8", "surrogateescape")
 
 
 class Placement(enum.Enum):
