@@ -383,7 +383,7 @@ def _entry_problem(
         document.path
     ):
         return None  # names the place the parked workflow returns to
-    if not negation:
+    if not negation and entry.key == "paths":
         problem = _self_path(repo, document, placement, entry, body, index)
         if problem is not None:
             return problem

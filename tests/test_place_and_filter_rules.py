@@ -217,3 +217,13 @@ def test_each_pattern_is_searched_once_per_snapshot() -> None:
     run(snapshot, select=["unmatched-paths-filter"])
     index = unmatched_paths_filter.path_index(snapshot)
     assert set(index._first) == set(entries)  # one cached answer per distinct pattern
+
+
+def test_a_stale_own_path_in_paths_ignore_is_a_plain_unmatched_entry() -> None:
+    text = WORKFLOW.replace("paths:", "paths-ignore:").format(
+        entries='      - ".github/workflows/lint-old.yml"\n'
+    )
+    files = {".github/workflows/lint.yml": text}
+    (finding,) = findings(RepoSnapshot.from_files(files))
+    assert finding.severity is Severity.WARNING
+    assert finding.message.startswith('paths-ignore filter ".github/workflows/lint-old.yml"')
