@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 import threading
 from typing import Any
@@ -184,6 +184,8 @@ class PullState:
     threads: tuple[ThreadInfo, ...]
     issue_comments: tuple[IssueCommentInfo, ...]
     reviews: tuple[ReviewInfo, ...]
+    config_oid: str | None = None
+    texts: dict[str, str] = field(default_factory=dict)  # path -> text at head, when asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,21 +370,33 @@ class RepoClient:
 
     # -- what is already there ------------------------------------------------------------------
 
-    async def pull_state(self, number: int, config_path: str, base_sha: str) -> PullState:
-        return await self._call(self._pull_state, number, config_path, base_sha)
+    async def pull_state(
+        self,
+        number: int,
+        config_path: str,
+        base_sha: str,
+        *,
+        head_sha: str = "",
+        files: Sequence[str] = (),
+    ) -> PullState:
+        """Our threads, comments and reviews on the PR, the config file at the base, and the
+        texts of `files` at the head, in one GraphQL query (plus pages past 100 items)."""
+        return await self._call(self._pull_state, number, config_path, base_sha, head_sha, files)
 
     def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         _, data = self._gh.requester.graphql_query(query, variables)
         return data["data"]
 
-    def _pull_state(self, number: int, config_path: str, base_sha: str) -> PullState:
+    def _pull_state(self, number, config_path, base_sha, head_sha, files) -> PullState:
         variables = {
             "owner": self.owner,
             "name": self.name,
             "number": number,
             "config": f"{base_sha}:{config_path}",
         }
-        data = self._graphql(STATE_QUERY, variables)["repository"]
+        for index, path in enumerate(files):
+            variables[f"f{index}"] = f"{head_sha}:{path}"
+        data = self._graphql(state_query(len(files)), variables)["repository"]
         pull = data["pullRequest"]
         if pull is None:
             raise NotFound(404, f"pull request {number} not found")
@@ -403,10 +417,17 @@ class RepoClient:
                 page = more["repository"]["pullRequest"][connection]
                 nodes.extend(page["nodes"])
             collected[connection] = nodes
-        config_text, problem = _config_blob(data.get("config"), config_path)
+        config_text, problem = _blob_text(data.get("config"), config_path)
+        texts = {}
+        for index, path in enumerate(files):
+            text, _ = _blob_text(data.get(f"f{index}"), path)
+            if text is not None:
+                texts[path] = text
         return PullState(
             config_text=config_text,
             config_problem=problem,
+            config_oid=(data.get("config") or {}).get("oid"),
+            texts=texts,
             threads=tuple(_thread(node) for node in collected["reviewThreads"]),
             issue_comments=tuple(
                 IssueCommentInfo(int(n["databaseId"]), n["body"] or "", _author(n.get("author")))
@@ -596,7 +617,7 @@ def _thread(node: dict[str, Any]) -> ThreadInfo:
     )
 
 
-def _config_blob(node: dict[str, Any] | None, path: str) -> tuple[str | None, str | None]:
+def _blob_text(node: dict[str, Any] | None, path: str) -> tuple[str | None, str | None]:
     if node is None:
         return None, None
     if node.get("__typename") != "Blob":
@@ -618,13 +639,19 @@ _COMMENT_FIELDS = f"databaseId body {_AUTHOR}"
 _REVIEW_FIELDS = f"databaseId body state commit {{ oid }} {_AUTHOR}"
 _PAGE = "pageInfo { hasNextPage endCursor }"
 
-STATE_QUERY = f"""
-query PreflightPullState($owner: String!, $name: String!, $number: Int!, $config: String!) {{
+_BLOB = "__typename ... on Blob { oid text isBinary isTruncated byteSize }"
+
+
+def state_query(files: int) -> str:
+    """The one query that reads what is on the PR, the base config and (aliases f0, f1, ...)
+    the texts of `files` files."""
+    params = "$owner: String!, $name: String!, $number: Int!, $config: String!"
+    params += "".join(f", $f{i}: String!" for i in range(files))
+    blobs = "".join(f"\n    f{i}: object(expression: $f{i}) {{ {_BLOB} }}" for i in range(files))
+    return f"""
+query PreflightPullState({params}) {{
   repository(owner: $owner, name: $name) {{
-    config: object(expression: $config) {{
-      __typename
-      ... on Blob {{ text isBinary isTruncated byteSize }}
-    }}
+    config: object(expression: $config) {{ {_BLOB} }}{blobs}
     pullRequest(number: $number) {{
       reviewThreads(first: 100) {{ {_PAGE} nodes {{ {_THREAD_FIELDS} }} }}
       comments(first: 100) {{ {_PAGE} nodes {{ {_COMMENT_FIELDS} }} }}

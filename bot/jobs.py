@@ -51,8 +51,15 @@ class QueueStats:
 
 
 class JobQueue:
+    # Webhooks come first: GitHub waits for their answer, the jobs can wait a few milliseconds.
+    # A job starts only once no delivery has arrived for QUIET seconds (or after MAX_HOLD),
+    # so a burst of deliveries is acknowledged before background work competes for the CPU.
+    QUIET = 0.005
+    MAX_HOLD = 0.25
+
     def __init__(self, max_concurrent: int = 4):
         self._lanes: dict[PullKey, _Lane] = {}
+        self._last_delivery = 0.0
         self._heads: dict[PullKey, str] = {}
         self._slots = asyncio.Semaphore(max_concurrent)
         self._closing = False
@@ -72,6 +79,18 @@ class JobQueue:
         """False when a newer head of this PR is known: work for head_sha is out of date."""
         known = self._heads.get(key)
         return known is None or known == head_sha
+
+    def touch(self) -> None:
+        """A delivery arrived: let running lanes hold back for a moment."""
+        self._last_delivery = time.monotonic()
+
+    async def _wait_for_quiet(self) -> None:
+        deadline = time.monotonic() + self.MAX_HOLD
+        while (now := time.monotonic()) < deadline:
+            remaining = self._last_delivery + self.QUIET - now
+            if remaining <= 0:
+                return
+            await asyncio.sleep(remaining)
 
     def submit(self, job: Job) -> bool:
         """Queue a job in its PR's lane; False when shutting down."""
@@ -115,6 +134,7 @@ class JobQueue:
                     )
                     continue
                 async with self._slots:
+                    await self._wait_for_quiet()
                     await self._run(job)
         finally:
             lane.task = None

@@ -37,6 +37,7 @@ from bot.review import FINGERPRINT_RE, SUMMARY_MARKER, ReviewDraft, compose
 from bot.snapshot import build_snapshot, touches_ci
 from rules import registry, runner
 from rules.config import CONFIG_PATH, DEFAULT_CONFIG, Config, ConfigError, load_config
+from rules.globs import filter_matches
 from rules.model import FileError, Finding, Severity
 
 if TYPE_CHECKING:
@@ -221,12 +222,28 @@ class ReviewRun:
         notes: list[str],
     ) -> None:
         tree = await self.client.get_tree(pull.head_sha)
-        state = await self.client.pull_state(pull.number, CONFIG_PATH, pull.base_sha)
+        snapshot, reader = build_snapshot(
+            self.client, pull.head_sha, files, tree, self.runtime.blobs
+        )
+        config_changed = any(f.path == CONFIG_PATH or f.previous_path == CONFIG_PATH for f in files)
+        state = await self.client.pull_state(
+            pull.number,
+            CONFIG_PATH,
+            pull.base_sha,
+            head_sha=pull.head_sha,
+            files=self._prefetch(snapshot, reader, config, config_changed),
+        )
+        for path, text in state.texts.items():
+            reader.offer(path, text)
+        if state.config_oid and state.config_text is not None:
+            self.runtime.blobs.put(
+                self.client.full_name, state.config_oid, state.config_text.encode("utf-8")
+            )
         if config is None:
             config, notes = _parse_config(state.config_text, state.config_problem)
         self.config = config
         notes = list(notes)
-        if any(f.path == CONFIG_PATH or f.previous_path == CONFIG_PATH for f in files):
+        if config_changed:
             notes.append(
                 f"This pull request changes `{CONFIG_PATH}`. Preflight reads its configuration "
                 "from the base branch, so the change applies after it is merged."
@@ -236,9 +253,6 @@ class ReviewRun:
                 "GitHub listed only part of this repository's files (the tree is truncated), "
                 "so checks that look for other files may be incomplete."
             )
-        snapshot, reader = build_snapshot(
-            self.client, pull.head_sha, files, tree, self.runtime.blobs
-        )
         report = await asyncio.to_thread(runner.run, snapshot, config=config)
         self.outcome.fetched = list(reader.fetched)
         diff = DiffIndex.from_patches(
@@ -264,6 +278,27 @@ class ReviewRun:
             annotations=[_annotation(f) for f in report.findings],
         )
         self.outcome.conclusion = draft.conclusion
+
+    def _prefetch(self, snapshot, reader, config: Config | None, config_changed: bool) -> list[str]:
+        """The CI files to read in the state query the run makes anyway, saving one request
+        each. Only when the base config is known without asking (no config file, or its blob
+        is cached), so a file the config ignores is never fetched."""
+        if config is None and not config_changed:
+            config_sha = reader.blob_sha(CONFIG_PATH)
+            if config_sha is None:
+                config = DEFAULT_CONFIG
+            else:
+                cached = self.runtime.blobs.get(self.client.full_name, config_sha)
+                if cached is not None:
+                    config, _ = _parse_config(cached.decode("utf-8", "replace"), None)
+        if config is None:
+            return []
+        targets = [
+            path
+            for path in runner.default_targets(snapshot)
+            if not filter_matches(config.ignore, path)
+        ]
+        return reader.prefetchable(targets)
 
     async def _publish(
         self,

@@ -39,6 +39,9 @@ from rules.snapshot import (
 
 log = logging.getLogger(__name__)
 
+# GraphQL's Blob.text is cut for large files; bigger files are read with the contents API.
+GRAPHQL_TEXT_LIMIT = 256 * 1024
+
 
 class BlobCache:
     """File bytes by (repository, blob sha), bounded by total size; shared across runs."""
@@ -179,6 +182,36 @@ class HeadReader:
         sha = entry.sha if entry is not None else git_blob_sha(data)
         self._cache.put(self._client.full_name, sha, data)
         return data
+
+    def prefetchable(self, paths: Iterable[str], limit: int = 50) -> list[str]:
+        """Of these paths, those worth reading in the GraphQL query the run makes anyway:
+        text-sized blobs that are neither cached nor rebuilt from their patch."""
+        chosen = []
+        for path in paths:
+            entry = self._entries.get(path)
+            if entry is None or entry.type != "blob" or not entry.size:
+                continue
+            if entry.size > GRAPHQL_TEXT_LIMIT:
+                continue
+            if self._cache.get(self._client.full_name, entry.sha) is not None:
+                continue
+            if self._from_patch(path, entry.sha) is not None:
+                continue
+            chosen.append(path)
+        return chosen[:limit]
+
+    def offer(self, path: str, text: str) -> bool:
+        """Accept a file's text fetched another way, if it is exactly the blob at head."""
+        entry = self._entries.get(path)
+        data = text.encode("utf-8")
+        if entry is None or git_blob_sha(data) != entry.sha:
+            return False
+        self._cache.put(self._client.full_name, entry.sha, data)
+        return True
+
+    def blob_sha(self, path: str) -> str | None:
+        entry = self._entries.get(path)
+        return entry.sha if entry is not None and entry.type == "blob" else None
 
     def _from_patch(self, path: str, sha: str) -> bytes | None:
         changed = self._files.get(path)

@@ -54,6 +54,7 @@ async def handle_webhook(request: web.Request) -> web.Response:
     runtime = request.app.get(RUNTIME)
     if runtime is None:
         return _answer(503, "starting up")
+    runtime.queue.touch()
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _answer(413, "payload too large")
     try:

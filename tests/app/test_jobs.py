@@ -118,3 +118,30 @@ async def test_close_cancels_what_does_not_finish_in_time():
     assert loop.time() - started < 2
     assert log == [("start", "slow")]
     assert queue.stats.dropped_on_shutdown == 1
+
+
+async def test_jobs_wait_while_deliveries_keep_arriving():
+    queue, log = JobQueue(), []
+    loop = asyncio.get_running_loop()
+    queue.touch()
+    started = loop.time()
+    queue.submit(Job(("o/r", 1), "a", recorder(log, "a")))
+    for _ in range(5):  # a burst: each delivery pushes the start back
+        await asyncio.sleep(queue.QUIET / 2)
+        queue.touch()
+        assert log == []
+    await queue.join()
+    assert loop.time() - started >= 3 * queue.QUIET
+    assert log == [("start", "a"), ("end", "a")]
+
+
+async def test_a_steady_stream_of_deliveries_cannot_starve_the_jobs():
+    queue, log = JobQueue(), []
+    loop = asyncio.get_running_loop()
+    queue.submit(Job(("o/r", 1), "a", recorder(log, "a")))
+    started = loop.time()
+    while not log:
+        queue.touch()
+        await asyncio.sleep(0.001)
+        assert loop.time() - started < queue.MAX_HOLD + 0.5
+    await queue.join()

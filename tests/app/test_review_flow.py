@@ -43,13 +43,13 @@ async def test_opened_pull_request_gets_one_review_a_summary_and_a_check_run(
         ("POST", "/repos/acme/widgets/check-runs"),
         ("GET", "/repos/acme/widgets/git/trees/*"),
         ("POST", "/graphql"),
-        ("GET", "/repos/acme/widgets/contents/.github/workflows/ci.yml"),
         ("POST", "/repos/acme/widgets/pulls/1/reviews"),
         ("POST", "/repos/acme/widgets/issues/1/comments"),
         ("PATCH", "/repos/acme/widgets/check-runs/*"),
     ]
-    contents = fake.calls("GET", "/contents/")[0]
-    assert contents.query["ref"] == pull.head_sha
+    # The workflow's text came with the state query, at the head sha.
+    (state,) = fake.calls("POST", "/graphql")
+    assert state.body["variables"]["f0"] == f"{pull.head_sha}:{WF}"
 
     (review_call,) = posted_reviews(fake)
     body = review_call.body
@@ -430,3 +430,27 @@ async def test_github_enterprise_paths(aiohttp_client, repo, hooks, sample_rules
         paths = {c.path for c in ghes.calls()}
         assert "/api/graphql" in paths
         assert all(p.startswith(("/repos/", "/app", "/api/graphql")) for p in paths)
+
+
+async def test_files_the_base_config_ignores_are_never_fetched(app, fake, repo, hooks):
+    config = b'ignore:\n  - ".github/workflows/vendored-*.yml"\n'
+    vendored = ".github/workflows/vendored-x.yml"
+    pull = open_ci_pull(
+        fake,
+        repo,
+        extra_base={".github/preflight.yml": config},
+        extra_head={vendored: WORKFLOW.replace(b"make test", b"make vendored")},
+    )
+    await app.send(hooks.pull_request(repo, pull, "opened"))
+    # The config was not known before the state query, so nothing was read in it; the
+    # workflow was read on its own, the ignored file not at all.
+    (state,) = fake.calls("POST", "/graphql")
+    assert not any(key.startswith("f") for key in state.body["variables"])
+    assert [c.path.rsplit("/contents/", 1)[1] for c in fake.calls("GET", "/contents/")] == [WF]
+    # Next push: the config's blob is known, so the workflow comes with the state query.
+    pushed = fake.world.push(repo, pull, {WF: WORKFLOW.replace(b"make test", b"make check")})
+    fake.reset_calls()
+    await app.send(hooks.pull_request(repo, pull, "synchronize", after=pushed))
+    (state,) = [c for c in fake.calls("POST", "/graphql") if "PullState" in c.body["query"]]
+    assert state.body["variables"]["f0"] == f"{pushed}:{WF}" and "f1" not in state.body["variables"]
+    assert fake.calls("GET", "/contents/") == []

@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLError, build_schema, graphql_sync
 
-from tests.fakegithub.state import Pull, Repo, Thread, World
+from tests.fakegithub.state import Pull, Repo, Thread, World, blob_sha
 
 SDL = """
 scalar GitObjectID
@@ -240,7 +240,7 @@ class GraphQLApi:
         return {
             "__typename": "Blob",
             "id": f"B_{rev[:8]}_{path}",
-            "oid": rev,
+            "oid": blob_sha(content),
             "text": text,
             "isBinary": binary,
             "isTruncated": len(content) > BLOB_TEXT_LIMIT,

@@ -54,6 +54,7 @@ class Recorded:
     body: Any
     headers: dict[str, str]
     status: int = 0
+    at: float = field(default_factory=time.perf_counter)  # when the request arrived
 
     @property
     def is_write(self) -> bool:
