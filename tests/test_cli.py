@@ -414,3 +414,22 @@ def test_serve_hands_over_to_the_app(capsys) -> None:
     # The App takes its settings from the environment only; arguments are refused.
     assert main(["serve", "--port", "1"]) == 2
     assert "unexpected arguments" in capsys.readouterr().err
+
+
+def test_readme_states_the_real_parse_limits_and_json_schema() -> None:
+    from bot.localrepo import MAX_READ_BYTES
+    from rules import yamlpos
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"| file size | {yamlpos.MAX_FILE_BYTES // 2**20} MiB" in readme
+    assert f"over {MAX_READ_BYTES // 2**20} MiB are not even read" in readme
+    assert f"| nesting depth | {yamlpos.MAX_DEPTH:,} |" in readme
+    assert f"| aliases (`*ref`) | {yamlpos.MAX_ALIASES:,} |" in readme
+    assert f"| nodes built | {yamlpos.MAX_NODES:,} |" in readme
+    assert f"| {yamlpos.MAX_EXPANDED_NODES:,} |" in readme
+    assert (
+        '{"version": 1, "findings": [{"rule", "severity", "path", "line", "column", "end_line", '
+        '"end_column", "message", "fix": null | {"title", "applicability", "edits": [{"path", '
+        '"start_line", "end_line", "new_text"}], "moves": [{"from", "to"}]}, "placement", '
+        '"comment": {"line", "start_line"}}], "errors": [{"path", "message"}]}'
+    ) in readme
