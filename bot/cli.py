@@ -27,13 +27,27 @@ class UsageError(Exception):
     """Bad arguments or configuration: printed, exit status 2."""
 
 
+class _VersionAction(argparse.Action):
+    """--version, reading the installed metadata only when asked (importing
+    importlib.metadata costs more than the rest of the start-up)."""
+
+    def __init__(
+        self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None
+    ):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="preflight",
         description="Review the CI files of a repository or of a change the way a CI engineer "
         "would.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(
         dest="command", metavar="{check,review,demo,serve}", required=True
     )

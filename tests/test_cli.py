@@ -433,3 +433,8 @@ def test_readme_states_the_real_parse_limits_and_json_schema() -> None:
         '"start_line", "end_line", "new_text"}], "moves": [{"from", "to"}]}, "placement", '
         '"comment": {"line", "start_line"}}], "errors": [{"path", "message"}]}'
     ) in readme
+
+
+def test_version(capsys) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("preflight ")
