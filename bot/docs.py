@@ -9,13 +9,19 @@ import sys
 DOCS_PATH = "docs/rules.md"
 SECTIONS = ("What it does", "Why it matters", "Bad", "Good", "Fix safety", "References")
 
-_UNDERLINED = re.compile(r"^(?P<title>[^\n]+)\n-{3,}[ \t]*$", re.MULTILINE)
+# A section title is underlined with exactly as many dashes (so a YAML `---` in an example
+# is never taken for one).
+_UNDERLINED = re.compile(r"^(?P<title>[^\n]+)\n(?P<line>-{3,})[ \t]*$", re.MULTILINE)
 
 
 def rule_sections(docstring: str) -> tuple[str, dict[str, str]]:
     """A rule docstring's summary line and its sections (title -> text)."""
     text = docstring.strip("\n")
-    matches = list(_UNDERLINED.finditer(text))
+    matches = [
+        m
+        for m in _UNDERLINED.finditer(text)
+        if len(m.group("line")) == len(m.group("title").rstrip())
+    ]
     summary = (text[: matches[0].start()] if matches else text).strip()
     sections: dict[str, str] = {}
     for index, match in enumerate(matches):

@@ -118,3 +118,14 @@ def test_docs_have_an_anchor_per_rule() -> None:
     text = render_rules_doc()
     for rule_id in registry.IDS:
         assert f"\n## {rule_id}\n" in text
+
+
+def test_rule_sections_ignore_yaml_document_markers() -> None:
+    doc = (
+        "Summary line.\n\nWhat it does\n------------\nFlags x.\n\nBad\n---\n"
+        "```yaml\nname: x\n---\non: push\n```\n"
+    )
+    summary, sections = rule_sections(doc)
+    assert summary == "Summary line."
+    assert list(sections) == ["What it does", "Bad"]
+    assert "---\non: push" in sections["Bad"]
