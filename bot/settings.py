@@ -73,7 +73,7 @@ class Settings:
         return settings
 
 
-# The environment table in the README is generated from nothing: keep it in step with this.
+# Every variable read above, for the README's table (tests/app/test_docs.py keeps them in step).
 ENVIRONMENT = (
     ("APP_ID", "required", "the App's numeric id"),
     ("PRIVATE_KEY", "one of the two", "the App's private key, PEM text (newlines or \\n)"),
