@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, replace
+import posixpath
 import re
 from typing import Union
 
@@ -201,6 +202,7 @@ class Build:
     platforms: tuple[str, ...]  # as written, resolved (may hold MARK)
     place: Place
     remote: bool = False  # built by another machine (docker -H, a remote builder)
+    dockerfile: str | None = None  # its repository path, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +497,13 @@ def _build_push_action(view: _StepView) -> list[Effect]:
         return _build_push_v1(view)
     platforms = view.input_text("platforms")
     if platforms:
-        out.append(Build(tuple(_split_list(platforms)), view.place("platforms")))
+        out.append(
+            Build(
+                tuple(_split_list(platforms)),
+                view.place("platforms"),
+                dockerfile=_dockerfile_path(view),
+            )
+        )
     tags = _refs_from_entries(view, "tags")
     push = view.flag("push")
     if push is not False and tags:
@@ -512,6 +520,25 @@ def _build_push_action(view: _StepView) -> list[Effect]:
         if refs:
             out.append(Push(tuple(refs), pushes, place))
     return out
+
+
+def _dockerfile_path(view: _StepView) -> str | None:
+    """The repository path of the Dockerfile a build-push-action step builds, if known."""
+    context = view.input_text("context")
+    if context is None or context in ("", "."):
+        context = ""
+    elif context.startswith("{{defaultContext}}:"):
+        context = context.split(":", 1)[1]
+    elif MARK in context or "://" in context or context.startswith("git@"):
+        return None
+    file = view.input_text("file")
+    if file is not None and MARK in file:
+        return None
+    path = file if file else posixpath.join(context, "Dockerfile")
+    path = posixpath.normpath(path.strip())
+    if path.startswith(("/", "..")):
+        return None
+    return path
 
 
 def _build_push_v1(view: _StepView) -> list[Effect]:
@@ -731,15 +758,17 @@ def _strip_prefixes(words: list[str]) -> list[str]:
     return words
 
 
+# A script that mentions none of these has no effect we model (checked before parsing it).
+_INTERESTING_RUN = re.compile(
+    r"docker|podman|buildah|nerdctl|crane|skopeo|gcloud|\baz\b|qemu|binfmt|get-login|\$\{\{"
+)
+
+
 class _RunReader:
     def __init__(self, view: _StepView):
         self.view = view
         self.route = (*view.step.route, "run")
         self.remote_host = False
-        variables = view.scope.shell_variables()
-        docker_host = variables.get("DOCKER_HOST", "")
-        if docker_host and not docker_host.startswith("unix://"):
-            self.remote_host = True
 
     def place(self, command: Command, *needles: str) -> Place:
         """The line of the command that holds the first of needles found (a continued
@@ -765,11 +794,14 @@ class _RunReader:
 
     def read(self) -> list[Effect]:
         node = self.view.step.run
-        if node is None:
+        if node is None or not _INTERESTING_RUN.search(node.value or ""):
             return []
         script = self._resolved_script(node.value or "")
+        variables = self.view.scope.shell_variables()
+        docker_host = variables.get("DOCKER_HOST", "")
+        self.remote_host = bool(docker_host) and not docker_host.startswith("unix://")
         out: list[Effect] = []
-        for command in commands(script, self.view.scope.shell_variables()):
+        for command in commands(script, variables):
             out.extend(self.command(command))
         raw = node.value or ""
         if re.search(r"ecr\s+get-login(?!-password)", raw):
@@ -1106,3 +1138,61 @@ def action_version(document: YamlDocument, action: str) -> ActionVersion:
             if generation:
                 return ActionVersion(f"{action}@v{generation}", pinned)
     return ActionVersion(f"{action}@v{LATEST_GENERATION}", pinned)
+
+
+# --- Dockerfiles ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRun:
+    """A RUN instruction that executes in an image of the target platform."""
+
+    line: int  # 1-based, in the Dockerfile
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    escape = "\\"
+    lines = text.splitlines()
+    for line in lines[:5]:
+        match = re.match(r"\s*#\s*escape\s*=\s*(\S)", line)
+        if match:
+            escape = match.group(1)
+    out: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if current and stripped.startswith("#"):
+            continue
+        if not current:
+            start = number
+        if stripped.endswith(escape):
+            current.append(stripped[: -len(escape)])
+            continue
+        current.append(stripped)
+        out.append((start, " ".join(current)))
+        current = []
+    if current:
+        out.append((start, " ".join(current)))
+    return out
+
+
+def target_run(text: str) -> TargetRun | None:
+    """The first RUN that executes in a stage of the target platform, or None when every
+    stage that runs commands is pinned to the build platform (a cross-compiling
+    Dockerfile needs no emulation)."""
+    in_target_stage = False
+    for line, instruction in _logical_lines(text):
+        word, _, rest = instruction.partition(" ")
+        keyword = word.upper()
+        if keyword == "FROM":
+            platform = re.search(r"--platform=(\S+)", rest)
+            in_target_stage = platform is None or "BUILDPLATFORM" not in platform.group(1)
+            image = re.sub(r"--\S+", "", rest).split()
+            if image and image[0].lower() == "scratch":
+                in_target_stage = False
+        elif keyword == "RUN" and in_target_stage:
+            return TargetRun(line)
+    return None

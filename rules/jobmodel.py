@@ -75,7 +75,7 @@ class Runner:
 
 
 _HOSTED_X64 = re.compile(
-    r"ubuntu-(latest|\d+\.\d+)|windows-(latest|\d{4})|macos-(latest|\d+)-large"
+    r"ubuntu-(latest|slim|\d+\.\d+)|windows-(latest|\d{4})|macos-(latest|\d+)-large"
     r"|macos-(1[0-3]|[0-9])(\.\d+)?"
 )
 _HOSTED_ARM64 = re.compile(
@@ -240,15 +240,19 @@ def _dash_line(document: YamlDocument, node: Node) -> int:
 
 
 DocumentReader = Callable[[str], "YamlDocument | None"]
+TextReader = Callable[[str], "str | None"]
 
 
 def make_step(
     document: YamlDocument, route: tuple[str | int, ...], index: int, node: MappingNode
 ) -> Step:
-    uses = scalar(get(node, "uses"))
+    keys: dict[str, Node] = {}
+    for key, value in items(node):
+        keys[key.value] = value  # the last one wins, as in get()
+    uses = scalar(keys.get("uses"))
     action, ref = _split_uses(uses) if uses else (None, None)
-    run = get(node, "run")
-    name = scalar(get(node, "name"))
+    run = keys.get("run")
+    name = scalar(keys.get("name"))
     return Step(
         index=index,
         node=node,
@@ -257,9 +261,9 @@ def make_step(
         action=action,
         ref=ref,
         run=run if isinstance(run, ScalarNode) else None,
-        id=scalar(get(node, "id")),
+        id=scalar(keys.get("id")),
         name=name.strip() if name else None,
-        condition=_condition_text(get(node, "if")),
+        condition=_condition_text(keys.get("if")),
         first_line=_dash_line(document, node),
         last_line=document.last_line(node),
     )
@@ -273,11 +277,14 @@ class Workflow:
         document: YamlDocument,
         binding: Binding | None = None,
         documents: DocumentReader | None = None,
+        texts: TextReader | None = None,
     ):
         self.document = document
         self.binding = binding or Binding()
-        # Reads other files of the repository (local actions); None when there is no repository.
+        # Read other files of the repository (local actions, Dockerfiles); None when there is
+        # no repository to read from.
         self.documents = documents
+        self.texts = texts
         root = document.root
         self.root = root
         self.triggers = _triggers(get(root, "on"))
@@ -288,7 +295,7 @@ class Workflow:
         return self.document.path
 
     def bound(self, binding: Binding) -> Workflow:
-        return Workflow(self.document, binding, self.documents)
+        return Workflow(self.document, binding, self.documents, self.texts)
 
     @property
     def event_names(self) -> ex.Value:
@@ -344,6 +351,24 @@ class Workflow:
         if not isinstance(value, dict):
             return [Leg(None)]
         return [Leg(combo) for combo in expand_matrix(value)] or [Leg({})]
+
+
+_RECENT: list[tuple[YamlDocument, Workflow]] = []
+
+
+def workflow_of(
+    document: YamlDocument,
+    documents: DocumentReader | None = None,
+    texts: TextReader | None = None,
+) -> Workflow:
+    """The unbound Workflow of a document; the rules of one file share it."""
+    for cached_document, cached in _RECENT:
+        if cached_document is document and cached.documents == documents and cached.texts == texts:
+            return cached
+    workflow = Workflow(document, None, documents, texts)
+    _RECENT.insert(0, (document, workflow))
+    del _RECENT[4:]
+    return workflow
 
 
 def _triggers(node: Node | None) -> frozenset[str]:
@@ -575,7 +600,8 @@ class Scope:
     # --- env ------------------------------------------------------------------------------
 
     def env_value(self, name: str) -> Any:
-        """env.NAME as a single value (a string, possibly with MARK) or UNKNOWN."""
+        """env.NAME: a string (possibly with MARK), ANY, several of those (ex.Several), or
+        UNKNOWN."""
         key = name.lower()
         if key in self._env_cache:
             return self._env_cache[key]
@@ -622,11 +648,15 @@ class Scope:
         if "${{" not in text:
             return text
         value = self.value(text)
-        result = ex.single(value) if value is not UNKNOWN else UNKNOWN
-        if result is UNKNOWN:
+        if value is UNKNOWN:
             return UNKNOWN
-        converted = ex.to_text(result)
-        return UNKNOWN if converted is None else converted
+        # Environment variables are strings; several possible values stay several.
+        options = []
+        for item in value:
+            converted = ex.to_text(item)
+            options.append(ANY if converted is None else converted)
+        options = list(dict.fromkeys(options))
+        return options[0] if len(options) == 1 else ex.Several(options)
 
     def shell_variables(self) -> dict[str, str]:
         """Environment variables a `run:` script starts with (known ones only)."""
@@ -762,9 +792,9 @@ def call_binding(caller: Workflow, job: Job, leg: Leg, callee: Workflow) -> Bind
     return Binding(inputs, tuple(caller.event_names), caller.binding.depth + 1)
 
 
-def callee(caller: Workflow, document: YamlDocument) -> Workflow:
+def callee_workflow(caller: Workflow, document: YamlDocument) -> Workflow:
     """A reusable workflow of the repository, read the way the caller reads files."""
-    return Workflow(document, None, caller.documents)
+    return Workflow(document, None, caller.documents, caller.texts)
 
 
 def with_defaults(

@@ -65,7 +65,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import itertools
 import logging
 import re
@@ -83,9 +83,11 @@ from rules.jobmodel import (
     Step,
     Workflow,
     call_binding,
+    callee_workflow,
     local_call_path,
     runner,
     walk,
+    workflow_of,
 )
 from rules.model import Applicability, Finding, Fix, FixAvailability, Location, Rule, Severity
 from rules.stepedit import insert_step, yaml_scalar
@@ -114,6 +116,7 @@ class _Offence:
     has_builder: bool
     place: Place
     anchor: Step
+    evidence: str = ""  # where the Dockerfile runs target-platform code, when known
 
 
 @dataclass(slots=True)
@@ -174,7 +177,12 @@ def _job_problem(workflow: Workflow, job: Job) -> Problem | None:
                 elif isinstance(effect, Build):
                     if effect.remote or builder == "remote":
                         continue
+                    evidence = _target_run(workflow, effect)
+                    if evidence is False:
+                        continue
                     offence = _offence(effect, machine, qemu, builder, builder_step, step, leg)
+                    if offence is not None and evidence:
+                        offence = replace(offence, evidence=evidence)
                     if offence is not None:
                         by_step.setdefault(step.index, []).append(offence)
     if not by_step:
@@ -184,6 +192,22 @@ def _job_problem(workflow: Workflow, job: Job) -> Problem | None:
     for index in sorted(by_step)[1:]:
         problem.other_sites.append(by_step[index][0].place)
     return problem
+
+
+def _target_run(workflow: Workflow, build: Build) -> str | bool | None:
+    """Where the build's Dockerfile runs target-platform code ("Dockerfile" line 7), False
+    when it runs commands only in stages of the build platform (`FROM
+    --platform=$BUILDPLATFORM`: a cross-compiling Dockerfile needs no emulator), None when
+    the Dockerfile cannot be read."""
+    if build.dockerfile is None or workflow.texts is None:
+        return None
+    text = workflow.texts(build.dockerfile)
+    if text is None:
+        return None
+    run = docker.target_run(text)
+    if run is None:
+        return False
+    return f'"{build.dockerfile}" line {run.line}'
 
 
 def _offence(
@@ -287,6 +311,9 @@ def message(problem: Problem, where: str = "") -> str:
         f'docker/setup-qemu-action step runs before step "{step.display}" '
         f"(line {step.first_line}{where})"
     )
+    evidence = problem.offences[0].evidence
+    if evidence:
+        text += f"; {evidence} runs commands in the target platform's image"
     text += _other_qemu(problem.workflow, problem, where)
     if problem.severity is Severity.WARNING:
         text += "; the buildx builder's own emulators are only a fallback"
@@ -393,7 +420,7 @@ def _location(path: str, place: Place) -> Location:
 def check(ctx: FileContext) -> Iterator[Finding]:
     if not ctx.is_workflow:
         return
-    workflow = Workflow(ctx.document, documents=ctx.repo.document)
+    workflow = workflow_of(ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
     for problem in problems(workflow):
         yield RULE.finding(
             _location(ctx.path, problem.place),
@@ -419,7 +446,7 @@ def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
         document = ctx.repo.document(path)
         if document is None or not looks_like_workflow(document.root):
             continue
-        callee = Workflow(document, documents=ctx.repo.document)
+        callee = callee_workflow(workflow, document)
         own = {p.key for p in problems(callee)}
         reported: set[tuple[str, int]] = set()
         for leg in workflow.legs(job):

@@ -85,8 +85,10 @@ from rules.jobmodel import (
     Step,
     Workflow,
     call_binding,
+    callee_workflow,
     local_call_path,
     walk,
+    workflow_of,
 )
 from rules.model import Applicability, Finding, Fix, FixAvailability, Location, Rule, Severity
 from rules.stepedit import insert_step, yaml_scalar
@@ -356,7 +358,7 @@ def _location(path: str, place: Place) -> Location:
 def check(ctx: FileContext) -> Iterator[Finding]:
     if not ctx.is_workflow:
         return
-    workflow = Workflow(ctx.document, documents=ctx.repo.document)
+    workflow = workflow_of(ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
     for problem in problems(workflow):
         place = problem.ref.place
         related = []
@@ -383,7 +385,7 @@ def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
         document = ctx.repo.document(path)
         if document is None or not looks_like_workflow(document.root):
             continue
-        callee = Workflow(document, documents=ctx.repo.document)
+        callee = callee_workflow(workflow, document)
         own = {p.key for p in problems(callee)}
         reported: set[tuple[str, str]] = set()
         for leg in workflow.legs(job):
