@@ -454,3 +454,15 @@ async def test_files_the_base_config_ignores_are_never_fetched(app, fake, repo, 
     (state,) = [c for c in fake.calls("POST", "/graphql") if "PullState" in c.body["query"]]
     assert state.body["variables"]["f0"] == f"{pushed}:{WF}" and "f1" not in state.body["variables"]
     assert fake.calls("GET", "/contents/") == []
+
+
+async def test_a_burst_of_pushes_reviews_only_the_newest_head(app, fake, repo, hooks):
+    pull = open_ci_pull(fake, repo)
+    heads = []
+    for step in range(3):
+        heads.append(fake.world.push(repo, pull, {"README.md": b"v%d\n" % step}))
+        delivery = hooks.pull_request(repo, pull, "synchronize", after=heads[-1])
+        assert (await app.send(delivery, settle=False)).status == 202
+    await app.settle()
+    assert [run.head_sha for run in repo.check_runs.values()] == [heads[-1]]
+    assert [review.commit_id for review in pull.reviews] == [heads[-1]]
