@@ -14,7 +14,10 @@ warning when it has one: BuildKit's container driver ships fallback emulators th
 some builds and fail for others. Builds on a native runner (arm64 on `ubuntu-24.04-arm`,
 amd64 on `ubuntu-latest`, or a matrix that puts each platform on its own native runner)
 are fine, and so is anything that cannot be resolved (platforms from an input, a runner
-label that does not say its architecture, a remote builder).
+label that does not say its architecture, a remote builder). When the build's Dockerfile
+can be read and runs commands only in `FROM --platform=$BUILDPLATFORM` stages (it
+cross-compiles), nothing runs emulated and nothing is flagged. Steps of composite actions in
+the repository count as steps of the job.
 
 Why it matters
 --------------
@@ -51,9 +54,11 @@ or build `linux/arm64` on a native arm runner such as `ubuntu-24.04-arm`.
 Fix safety
 ----------
 Safe: the fix inserts a `Set up QEMU` step (docker/setup-qemu-action, at the version the
-file's other docker actions use) before the buildx setup, or before the build when there
-is none, written in the file's own step style. In a matrix with native legs the step is
-conditioned on the foreign legs. Installing emulators changes nothing for native builds.
+file's other docker actions use; a tag, with a note, when they are pinned to commit SHAs)
+before the buildx setup, or before the build when there is none, written in the file's own
+step style. In a matrix with native legs the step is conditioned on the foreign legs.
+Installing emulators changes nothing for native builds. For a reusable workflow the fix
+edits the called workflow. Steps written in flow style (`steps: [...]`) get no fix.
 
 References
 ----------
@@ -99,7 +104,7 @@ RULE = Rule(
     id="multi-arch-without-qemu",
     title="foreign-architecture image build without QEMU",
     severity=Severity.ERROR,
-    fix_availability=FixAvailability.ALWAYS,
+    fix_availability=FixAvailability.SOMETIMES,  # not for steps written in flow style
 )
 
 NATIVE_ARM_RUNNER = "ubuntu-24.04-arm"

@@ -14,10 +14,12 @@ the same job.
 Logins that count: docker/login-action (no `registry:` means Docker Hub), `docker login
 [host]` in `run:` (with `--password-stdin` too), aws-actions/amazon-ecr-login for ECR hosts,
 `gcloud auth configure-docker` for gcr.io and `*-docker.pkg.dev`, azure/docker-login,
-redhat-actions/podman-login, and build-push-action v1's own `username`/`password`. A login
-to another registry does not count; registries on the runner (`localhost`, `127.0.0.1`, a
-service container of the job) need none. A push whose target or whose `push:` value cannot
-be resolved gives no finding.
+redhat-actions/podman-login, build-push-action v1's own `username`/`password`, other
+actions whose name says they log in, and logins inside composite actions of the repository.
+A login to another registry does not count; registries on the runner (`localhost`,
+`127.0.0.1`, a service container of the job) need none. A push whose target or whose
+`push:` value cannot be resolved gives no finding, and neither does a push that only other
+tools know about (GoReleaser, `make push`).
 
 Why it matters
 --------------
@@ -57,7 +59,7 @@ credentials the file already uses for that registry, or `secrets.<REGISTRY>_USER
 `secrets.<REGISTRY>_PASSWORD` (`github.actor` and `GITHUB_TOKEN` for ghcr.io). The secrets
 must exist. On `pull_request` events from forks secrets are empty; the message suggests
 `push: ${{ github.event_name != 'pull_request' }}` for that, which the fix does not apply
-because it changes what the workflow publishes.
+because it changes what the workflow publishes. Steps written in flow style get no fix.
 
 References
 ----------
@@ -100,7 +102,7 @@ RULE = Rule(
     id="push-without-registry-login",
     title="image push without a login to its registry",
     severity=Severity.ERROR,
-    fix_availability=FixAvailability.ALWAYS,
+    fix_availability=FixAvailability.SOMETIMES,  # not for steps written in flow style
 )
 
 
