@@ -466,3 +466,39 @@ async def test_a_burst_of_pushes_reviews_only_the_newest_head(app, fake, repo, h
     await app.settle()
     assert [run.head_sha for run in repo.check_runs.values()] == [heads[-1]]
     assert [review.commit_id for review in pull.reviews] == [heads[-1]]
+
+
+async def test_threads_and_comments_past_the_first_page_are_seen(app, fake, repo, hooks):
+    from bot.review import fingerprint_marker
+    from tests.fakegithub.state import ReviewComment, Thread
+
+    pull = open_ci_pull(fake, repo, head_workflow=CLEAN_WORKFLOW.replace(b"make", b"just"))
+    with fake.lock:
+        for index in range(130):  # old findings of ours, all gone now
+            comment = ReviewComment(
+                id=fake.world.new_id(),
+                pull=pull.number,
+                review_id=None,
+                user=fake.world.bot,
+                body=f"old finding\n\n{fingerprint_marker(f'{index:016x}')}",
+                path=WF,
+                commit_id=pull.head_sha,
+                line=6,
+                side="RIGHT",
+                start_line=None,
+                start_side=None,
+                subject_type="line",
+            )
+            thread = Thread(f"PRRT_{comment.id}", pull.number, WF, [comment.id])
+            comment.thread_id = thread.id
+            pull.comments.append(comment)
+            pull.threads.append(thread)
+        for index in range(120):
+            fake.world.human_issue_comment(repo, pull.number, "alice", f"comment {index}")
+        summary = fake.world.human_issue_comment(repo, pull.number, "x", f"{SUMMARY_MARKER}\nold")
+        summary.user = fake.world.bot
+    await app.send(hooks.pull_request(repo, pull, "synchronize"))
+    assert all(thread.is_resolved for thread in pull.threads)
+    assert "All clear" in repo.issue_comments[summary.id].body  # found on the second page
+    more = [c for c in fake.calls("POST", "/graphql") if "PreflightMore" in c.body["query"]]
+    assert len(more) == 2  # one more page of threads, one of comments
