@@ -760,7 +760,7 @@ def _strip_prefixes(words: list[str]) -> list[str]:
 
 # A script that mentions none of these has no effect we model (checked before parsing it).
 _INTERESTING_RUN = re.compile(
-    r"docker|podman|buildah|nerdctl|crane|skopeo|gcloud|\baz\b|qemu|binfmt|get-login|\$\{\{"
+    r"docker|podman|buildah|nerdctl|crane|skopeo|gcloud|\baz\b|qemu|binfmt|login|\$\{\{"
 )
 
 
@@ -847,6 +847,11 @@ class _RunReader:
             if not names or MARK in names[0]:
                 return [Login(None, place)]
             return [Login(frozenset({f"{names[0].lower()}.azurecr.io"}), place)]
+        if "login" in program or (
+            program in ("make", "just", "task") and any("login" in word for word in rest)
+        ):
+            # A script or make target that says it logs in: trust it rather than guess.
+            return [Login(None, self.place(command), kind="other")]
         if program in ("apt-get", "apt", "yum", "dnf", "apk") and any(
             "qemu-user" in word for word in rest
         ):

@@ -21,6 +21,7 @@ from typing import Any
 
 from rules import expressions as ex
 from rules.expressions import ANY, MARK, UNKNOWN
+from rules.stepedit import dash_line
 from rules.yamlpos import (
     MappingNode,
     Node,
@@ -222,23 +223,6 @@ def _split_uses(uses: str) -> tuple[str, str | None]:
     return target.strip().lower(), (ref.strip() or None)
 
 
-def _dash_line(document: YamlDocument, node: Node) -> int:
-    """The 1-based line of the `-` that starts a sequence item."""
-    line0 = node.start_mark.line
-    text = document.line_text(line0 + 1)
-    if text[: node.start_mark.column].rstrip().endswith("-"):
-        return line0 + 1
-    probe = line0
-    while probe >= 1:
-        content = document.line_text(probe).strip()
-        if content.startswith("-"):
-            return probe
-        if content and not content.startswith("#"):
-            break
-        probe -= 1
-    return line0 + 1
-
-
 DocumentReader = Callable[[str], "YamlDocument | None"]
 TextReader = Callable[[str], "str | None"]
 
@@ -264,7 +248,7 @@ def make_step(
         id=scalar(keys.get("id")),
         name=name.strip() if name else None,
         condition=_condition_text(keys.get("if")),
-        first_line=_dash_line(document, node),
+        first_line=dash_line(document, node),
         last_line=document.last_line(node),
     )
 
@@ -348,9 +332,10 @@ class Workflow:
             return [Leg({})]
         scope = Scope(self, job, Leg({}), None)
         value = scope.node_value(matrix)
-        if not isinstance(value, dict):
+        combos = expand_matrix(value) if isinstance(value, dict) else None
+        if combos is None:
             return [Leg(None)]
-        return [Leg(combo) for combo in expand_matrix(value)] or [Leg({})]
+        return [Leg(combo) for combo in combos] or [Leg({})]
 
 
 _RECENT: list[tuple[YamlDocument, Workflow]] = []
@@ -381,11 +366,12 @@ def _triggers(node: Node | None) -> frozenset[str]:
     return frozenset()
 
 
-def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]]:
+def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     """GitHub's matrix expansion: the product of the keys, minus `exclude`, plus `include`.
 
     An include entry extends every combination whose original values it does not
-    overwrite; an entry that extends none becomes a combination of its own.
+    overwrite; an entry that extends none becomes a combination of its own. None when
+    `include` itself cannot be resolved.
     """
     keys = [k for k in matrix if k not in ("include", "exclude")]
     axes = []
@@ -423,7 +409,7 @@ def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]]:
             if not added:
                 extra.append(dict(entry))
     elif includes is UNKNOWN:
-        return []
+        return None
     return (combos + extra)[:MAX_LEGS]
 
 
@@ -549,7 +535,7 @@ class Scope:
                     options.append(MARK if piece is None else piece)
             results = list(dict.fromkeys(r + o for r in results for o in options))
             if len(results) > MAX_ALTERNATIVE_TEXTS:
-                results = [r + MARK for r in dict.fromkeys(r[: len(r)] for r in results)][:1]
+                return [MARK]  # too many to tell apart: unknown
         return results
 
     def text(self, text: str) -> str:

@@ -122,6 +122,7 @@ class _Offence:
     place: Place
     anchor: Step
     evidence: str = ""  # where the Dockerfile runs target-platform code, when known
+    narrow_qemu: bool = False  # QEMU was set up, but for other platforms only
 
 
 @dataclass(slots=True)
@@ -254,6 +255,7 @@ def _offence(
         has_builder=builder == "container",
         place=build.place,
         anchor=builder_step or step,
+        narrow_qemu=bool(qemu),
     )
 
 
@@ -311,11 +313,18 @@ def _other_qemu(workflow: Workflow, problem: Problem, where: str) -> str:
 def message(problem: Problem, where: str = "") -> str:
     """The finding's text; `where` follows line numbers that are not in the flagged file."""
     step = problem.step
-    text = (
-        f'job "{problem.job.id}" builds {_describe_offences(problem.offences)} but no '
-        f'docker/setup-qemu-action step runs before step "{step.display}" '
-        f"(line {step.first_line}{where})"
-    )
+    if all(offence.narrow_qemu for offence in problem.offences):
+        text = (
+            f'job "{problem.job.id}" builds {_describe_offences(problem.offences)} but the '
+            f'QEMU set up before step "{step.display}" (line {step.first_line}{where}) '
+            "emulates other platforms only"
+        )
+    else:
+        text = (
+            f'job "{problem.job.id}" builds {_describe_offences(problem.offences)} but no '
+            f'docker/setup-qemu-action step runs before step "{step.display}" '
+            f"(line {step.first_line}{where})"
+        )
     evidence = problem.offences[0].evidence
     if evidence:
         text += f"; {evidence} runs commands in the target platform's image"

@@ -19,7 +19,9 @@ actions whose name says they log in, and logins inside composite actions of the 
 A login to another registry does not count; registries on the runner (`localhost`,
 `127.0.0.1`, a service container of the job) need none. A push whose target or whose
 `push:` value cannot be resolved gives no finding, and neither does a push that only other
-tools know about (GoReleaser, `make push`).
+tools know about (GoReleaser, `make push`). The finding is an error on GitHub-hosted
+runners and a warning when the job runs only on self-hosted runners, which may have been
+logged in beforehand.
 
 Why it matters
 --------------
@@ -89,6 +91,7 @@ from rules.jobmodel import (
     call_binding,
     callee_workflow,
     local_call_path,
+    runner,
     walk,
     workflow_of,
 )
@@ -117,10 +120,17 @@ class Problem:
     ref: ImageRef
     push: Push
     other_logins: list[tuple[Login, Step]] = field(default_factory=list)
+    # Some leg that pushes runs on a GitHub-hosted runner, which is never logged in
+    # beforehand; a self-hosted runner may be (E4 of the seed notes), so only a warning.
+    hosted: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.job.id, self.registry)
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.ERROR if self.hosted else Severity.WARNING
 
 
 def problems(workflow: Workflow) -> list[Problem]:
@@ -137,6 +147,7 @@ def _job_problems(workflow: Workflow, job: Job) -> list[Problem]:
         steps = walk(workflow, job, leg)
         if steps is None:
             continue
+        hosted = runner(steps.scope).hosted
         logins: list[tuple[Login, Step]] = []
         for step, scope, _ in steps.steps:
             for effect in docker.effects(step, scope, workflow.document, job):
@@ -153,9 +164,10 @@ def _job_problems(workflow: Workflow, job: Job) -> list[Problem]:
                             continue
                         current = by_registry.get(host)
                         if current is None or step.index < current.step.index:
-                            by_registry[host] = Problem(
+                            by_registry[host] = current = Problem(
                                 workflow, job, host, step, ref, effect, list(logins)
                             )
+                        current.hosted = current.hosted or hosted
     return sorted(by_registry.values(), key=lambda p: (p.step.index, p.ref.place.line, p.registry))
 
 
@@ -227,6 +239,8 @@ def message(problem: Problem, where: str = "") -> str:
             "is for another registry"
         )
     text += _login_elsewhere(problem)
+    if not problem.hosted:
+        text += "; unless the self-hosted runner is logged in already"
     if problem.registry == "ghcr.io" and not _permissions_grant_packages(
         problem.job, problem.workflow
     ):
@@ -370,6 +384,7 @@ def check(ctx: FileContext) -> Iterator[Finding]:
             _location(ctx.path, place),
             message(problem),
             fix=fix(problem),
+            severity=problem.severity,
             route=place.route,
             subject=problem.registry,
             related=related,
@@ -401,6 +416,7 @@ def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
                     location,
                     f'job "{job.id}" calls "{job.calls}", where ' + message(problem, f" of {path}"),
                     fix=fix(problem),
+                    severity=problem.severity,
                     route=("jobs", job.id, "uses"),
                     subject=f"{path}:{problem.job.id}:{problem.registry}",
                 )

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import re
 
 from rules.model import Edit
-from rules.yamlpos import MappingNode, SequenceNode, YamlDocument, indentation
+from rules.yamlpos import MappingNode, Node, SequenceNode, YamlDocument, indentation
 
-__all__ = ["StepLayout", "insert_step", "layout_of", "yaml_scalar"]
+__all__ = ["StepLayout", "dash_line", "insert_step", "layout_of", "step_span", "yaml_scalar"]
 
 Field = tuple[str, "str | Sequence[tuple[str, str]]"]
 
@@ -34,7 +34,9 @@ class StepLayout:
     newline: str
 
 
-def _dash_line(document: YamlDocument, step: MappingNode) -> int:
+def dash_line(document: YamlDocument, step: Node) -> int:
+    """The 1-based line of the `-` that starts a sequence item (the item may start on the
+    next line: `-` alone, keys below)."""
     line0 = step.start_mark.line
     text = document.line_text(line0 + 1)
     if text[: step.start_mark.column].rstrip().endswith("-"):
@@ -52,11 +54,11 @@ def _dash_line(document: YamlDocument, step: MappingNode) -> int:
 
 def step_span(document: YamlDocument, step: MappingNode) -> tuple[int, int]:
     """The first (the dash) and last line of a step's text."""
-    return _dash_line(document, step), document.last_line(step)
+    return dash_line(document, step), document.last_line(step)
 
 
 def layout_of(document: YamlDocument, steps: SequenceNode, anchor: MappingNode) -> StepLayout:
-    dash = _dash_line(document, anchor)
+    dash = dash_line(document, anchor)
     dash_text = document.line_text(dash)
     dash_indent = indentation(dash_text)
     dash_alone = dash != anchor.start_mark.line + 1
@@ -92,7 +94,7 @@ def _blank_between(document: YamlDocument, steps: SequenceNode, anchor: MappingN
     index = next((i for i, s in enumerate(items) if s is anchor), 0)
     first, second = (items[index - 1], anchor) if index > 0 else (anchor, items[1])
     end = document.last_line(first)
-    start = _dash_line(document, second)
+    start = dash_line(document, second)
     return any(not document.line_text(line).strip() for line in range(end + 1, start))
 
 

@@ -186,11 +186,18 @@ def test_matrix_legs_of_a_job() -> None:
             strategy:
               matrix: ${{ fromJSON(needs.prepare.outputs.matrix) }}
             steps: [{run: "true"}]
+          include-unknown:
+            runs-on: ubuntu-latest
+            strategy:
+              matrix:
+                include: ${{ fromJSON(needs.prepare.outputs.include) }}
+            steps: [{run: "true"}]
           none:
             runs-on: ubuntu-latest
             steps: [{run: "true"}]
         """
     )
+    assert wf.legs(wf.job("include-unknown")) == [Leg(None)]
     legs = wf.legs(wf.job("literal-json"))
     assert [leg.values for leg in legs] == [
         {"platform": "linux/amd64"},
