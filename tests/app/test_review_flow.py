@@ -502,3 +502,27 @@ async def test_threads_and_comments_past_the_first_page_are_seen(app, fake, repo
     assert "All clear" in repo.issue_comments[summary.id].body  # found on the second page
     more = [c for c in fake.calls("POST", "/graphql") if "PreflightMore" in c.body["query"]]
     assert len(more) == 2  # one more page of threads, one of comments
+
+
+async def test_the_installation_token_is_cached_and_refreshed_before_it_expires(
+    app, fake, repo, hooks
+):
+    import asyncio
+
+    fake.token_ttl = 3600
+    first = open_ci_pull(fake, repo)
+    second = open_ci_pull(fake, repo)
+    await app.send(hooks.pull_request(repo, first, "opened"))
+    await app.send(hooks.pull_request(repo, second, "opened"))
+    assert len(fake.calls("POST", "/access_tokens")) == 1  # one token for both reviews
+
+    # A token close to its expiry is replaced before use (PyGithub refreshes under 20 s left).
+    fake.token_ttl = 21
+    app.runtime.github._installations.clear()
+    third = open_ci_pull(fake, repo)
+    await app.send(hooks.pull_request(repo, third, "opened"))
+    await asyncio.sleep(1.5)
+    fake.reset_calls()
+    await app.send(hooks.pull_request(repo, third, "reopened"))
+    assert len(fake.calls("POST", "/access_tokens")) == 1
+    assert all(c.status != 401 for c in fake.calls())
