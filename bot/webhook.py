@@ -54,7 +54,6 @@ async def handle_webhook(request: web.Request) -> web.Response:
     runtime = request.app.get(RUNTIME)
     if runtime is None:
         return _answer(503, "starting up")
-    runtime.queue.touch()
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _answer(413, "payload too large")
     try:
@@ -66,6 +65,7 @@ async def handle_webhook(request: web.Request) -> web.Response:
     ):
         log.warning("rejected a webhook with a missing or wrong signature")
         return _answer(401, "signature does not match")
+    runtime.queue.touch()  # only a genuine delivery may hold background work back
     name = request.headers.get("X-GitHub-Event", "")
     delivery = request.headers.get("X-GitHub-Delivery", "")
     if not name or not delivery:
