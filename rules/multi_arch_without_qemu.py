@@ -194,7 +194,8 @@ def _job_problem(workflow: Workflow, job: Job) -> Problem | None:
     if not by_step:
         return None
     first = min(by_step)
-    problem = Problem(workflow, job, job.steps[first], by_step[first])
+    step = next(step for step in job.steps if step.index == first)
+    problem = Problem(workflow, job, step, by_step[first])
     for index in sorted(by_step)[1:]:
         problem.other_sites.append(by_step[index][0].place)
     return problem
