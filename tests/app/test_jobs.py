@@ -122,21 +122,23 @@ async def test_close_cancels_what_does_not_finish_in_time():
 
 async def test_jobs_wait_while_deliveries_keep_arriving():
     queue, log = JobQueue(), []
+    queue.QUIET, queue.MAX_HOLD = 0.3, 10.0  # wide margins: the test must not race the clock
     loop = asyncio.get_running_loop()
     queue.touch()
     started = loop.time()
     queue.submit(Job(("o/r", 1), "a", recorder(log, "a")))
     for _ in range(5):  # a burst: each delivery pushes the start back
-        await asyncio.sleep(queue.QUIET / 2)
+        await asyncio.sleep(0.03)
         queue.touch()
         assert log == []
     await queue.join()
-    assert loop.time() - started >= 3 * queue.QUIET
+    assert loop.time() - started >= 0.15 + 0.3
     assert log == [("start", "a"), ("end", "a")]
 
 
 async def test_a_steady_stream_of_deliveries_cannot_starve_the_jobs():
     queue, log = JobQueue(), []
+    queue.MAX_HOLD = 0.2
     loop = asyncio.get_running_loop()
     queue.submit(Job(("o/r", 1), "a", recorder(log, "a")))
     started = loop.time()
