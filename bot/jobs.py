@@ -54,7 +54,7 @@ class JobQueue:
     # Webhooks come first: GitHub waits for their answer, the jobs can wait a few milliseconds.
     # A job starts only once no delivery has arrived for QUIET seconds (or after MAX_HOLD),
     # so a burst of deliveries is acknowledged before background work competes for the CPU.
-    QUIET = 0.005
+    QUIET = 0.02
     MAX_HOLD = 0.25
 
     def __init__(self, max_concurrent: int = 4):
