@@ -44,6 +44,7 @@ from tests.fakegithub import FakeGitHub, Webhooks  # noqa: E402
 SECRET = "bench-secret"
 EXAMPLE = ROOT / "examples" / "seed-pr"
 WORKFLOW = (EXAMPLE / "pr" / ".github" / "docker-build-arm.yml").read_bytes()
+DESCRIPTION = "This pull request builds the ARM image on pull requests. " * 380
 
 
 def tree_of(folder: Path) -> dict[str, bytes]:
@@ -239,11 +240,17 @@ async def acknowledgement(fake: FakeGitHub, deliveries: int) -> None:
 
     async with Harness(fake, middleware=timing) as harness:
         pulls = [fake.world.open_pull(repo, base, head) for _ in range(deliveries)]
-        sample = harness.hooks.pull_request(repo, pulls[0], "opened")
-        items = [
-            {"body": d.body.decode(), "headers": d.headers}
-            for d in (harness.hooks.pull_request(repo, pull, "opened") for pull in pulls)
-        ]
+
+        def realistic(pull):
+            # GitHub's pull_request payloads run to 20-30 KB (URLs, users, repository
+            # details); ours are lean, so a PR description makes up the difference.
+            payload = harness.hooks.pull_request(repo, pull, "opened").payload
+            payload["pull_request"]["body"] = DESCRIPTION
+            return harness.hooks.deliver("pull_request", payload)
+
+        deliveries_sent = [realistic(pull) for pull in pulls]
+        sample = deliveries_sent[0]
+        items = [{"body": d.body.decode(), "headers": d.headers} for d in deliveries_sent]
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
             json.dump(items, spec)
         process = await asyncio.create_subprocess_exec(
