@@ -6,8 +6,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rules.model import FileError
-from rules.snapshot import RepoSnapshot, is_workflow_location
-from rules.yamlpos import Node, ParseError, YamlDocument, get, is_mapping, items
+from rules.snapshot import NOT_READ, EntryKind, RepoSnapshot, is_workflow_location
+from rules.yamlpos import (
+    Node,
+    ParseError,
+    YamlDocument,
+    get,
+    is_mapping,
+    is_sequence,
+    items,
+    line_of,
+    scalar,
+)
 
 
 def looks_like_workflow(root: Node | None) -> bool:
@@ -26,6 +36,42 @@ def looks_like_workflow(root: Node | None) -> bool:
     )
 
 
+def _notes(document: YamlDocument) -> list[FileError]:
+    """What is wrong with a file that parsed but that GitHub would reject; it is still checked.
+
+    Shape notes are for workflow locations only: elsewhere a list or a scalar at the top is
+    ordinary configuration (a labels file), not a broken workflow.
+    """
+    notes = []
+    root = document.root
+    if is_workflow_location(document.path) and not is_mapping(root):
+        if root is None or (scalar(root) is None and not getattr(root, "value", None)):
+            what = "the workflow file is empty"
+        elif is_sequence(root):
+            what = f"the top level is a list (line {line_of(root)})"
+        else:
+            what = f"the top level is a scalar (line {line_of(root)})"
+        notes.append(
+            FileError(document.path, f"{what}; GitHub needs a mapping with `on` and `jobs`")
+        )
+    for first, repeated in document.duplicate_keys[:MAX_DUPLICATE_NOTES]:
+        notes.append(
+            FileError(
+                document.path,
+                f"duplicate key {repeated.value!r} at line {line_of(repeated)}, column "
+                f"{repeated.start_mark.column + 1} (first at line {line_of(first)}); GitHub "
+                "rejects a workflow with duplicate keys; the last value was checked",
+            )
+        )
+    extra = len(document.duplicate_keys) - MAX_DUPLICATE_NOTES
+    if extra > 0:
+        notes.append(FileError(document.path, f"{extra} more duplicate keys"))
+    return notes
+
+
+MAX_DUPLICATE_NOTES = 5
+
+
 @dataclass(slots=True)
 class RepoContext:
     """The whole run: the snapshot and a cache of parsed documents."""
@@ -34,28 +80,42 @@ class RepoContext:
     targets: tuple[str, ...] = ()
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     errors: list[FileError] = field(default_factory=list)
+    _target_set: frozenset[str] = field(default=frozenset(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._target_set = frozenset(self.targets)
 
     @property
     def is_review(self) -> bool:
         return self.snapshot.changes is not None
 
     def document(self, path: str) -> YamlDocument | None:
-        """The parsed file at head, or None (missing, unreadable, invalid: errors recorded
-        once, for target files only)."""
+        """The parsed file at head, or None (missing, unreadable, invalid, a link or a
+        submodule: errors recorded once, for target files only)."""
         if path in self._documents:
             return self._documents[path]
         document = None
+        is_target = path in self._target_set
+        kind = self.snapshot.kind(path)
+        if kind is EntryKind.SYMLINK or kind is EntryKind.SUBMODULE:
+            if is_target:
+                self.errors.append(FileError(path, NOT_READ[kind]))
+            self._documents[path] = None
+            return None
         text = self.snapshot.read(path)
         if text is None:
             reason = self.snapshot.read_error(path)
-            if reason and path in self.targets:
+            if reason and is_target:
                 self.errors.append(FileError(path, reason))
         else:
             try:
                 document = YamlDocument.from_text(path, text)
             except ParseError as exc:
-                if path in self.targets:
-                    self.errors.append(FileError(path, str(exc)))
+                if is_target:
+                    self.errors.append(FileError(path, f"{exc}: not checked"))
+            else:
+                if is_target:
+                    self.errors.extend(_notes(document))
         self._documents[path] = document
         return document
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 import logging
 import re
 
@@ -15,6 +16,11 @@ from rules.fixes import combine_fixes
 from rules.globs import filter_matches
 from rules.model import FileError, Finding
 from rules.snapshot import RepoSnapshot, is_candidate_path, is_yaml_path
+from rules.yamlpos import YamlDocument
+
+# One rule's findings in one file: past this, a generated or hostile file would only bury the
+# review (and a pull request can hold at most a few hundred comments anyway).
+MAX_FINDINGS_PER_FILE = 200
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,18 @@ def run(
         context = FileContext(repo, document)
         for module in rules:
             try:
-                raw.extend(module.check(context))
+                found = list(islice(module.check(context), MAX_FINDINGS_PER_FILE + 1))
+                if len(found) > MAX_FINDINGS_PER_FILE:
+                    found.pop()
+                    repo.errors.append(
+                        FileError(
+                            path,
+                            f"rule {module.RULE.id} reported more than {MAX_FINDINGS_PER_FILE} "
+                            "findings in this file; only the first ones are shown",
+                            module.RULE.id,
+                        )
+                    )
+                raw.extend(found)
             except Exception as exc:  # one rule failing must not sink the review
                 log.exception("rule %s failed on %s", module.RULE.id, path)
                 repo.errors.append(
@@ -95,6 +112,7 @@ def run(
         for finding in raw
         if not _suppressed(finding, repo) and not filter_matches(config.ignore, finding.path)
     ]
+    findings = [_with_file_line_endings(finding, repo) for finding in findings]
     findings.sort(key=Finding.sort_key)
     findings = combine_fixes(findings, lambda path: _lines(repo, path))
     report.findings = findings
@@ -105,6 +123,32 @@ def run(
 def _lines(repo: RepoContext, path: str) -> list[str] | None:
     document = repo.document(path)
     return list(document.lines) if document is not None else None
+
+
+def _with_file_line_endings(finding: Finding, repo: RepoContext) -> Finding:
+    """Rules write fix text with "\n"; a file with CRLF endings gets CRLF in its edits, so a
+    suggestion or `--fix` never leaves it with mixed line endings."""
+    fix = finding.fix
+    if fix is None or not fix.edits:
+        return finding
+    edits = []
+    for edit in fix.edits:
+        document = repo.document(edit.path)
+        if document is not None and edit.new_text and _uses_crlf(document, edit.start_line):
+            edit = replace(edit, new_text=_LONE_LF.sub("\r\n", edit.new_text))
+        edits.append(edit)
+    return replace(finding, fix=replace(fix, edits=tuple(edits)))
+
+
+_LONE_LF = re.compile(r"(?<!\r)\n")
+
+
+def _uses_crlf(document: YamlDocument, line: int) -> bool:
+    """The ending of the line an edit replaces (of the last line for an edit past the end)."""
+    if "\r\n" not in document.text:
+        return False
+    probe = document.line_text(min(line, len(document.lines)))
+    return probe.endswith("\r\n") or not probe.endswith("\n")
 
 
 def _configured(finding: Finding, config: Config) -> Finding:

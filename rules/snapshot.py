@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import enum
 import posixpath
 
+from rules.yamlpos import MAX_FILE_BYTES
+
 
 class EntryKind(enum.Enum):
     FILE = "file"
@@ -103,6 +105,10 @@ class RepoSnapshot:
         if path in self._texts:
             return self._texts[path]
         text: str | None
+        if self.tree.get(path) is EntryKind.SUBMODULE:
+            self._read_errors[path] = NOT_READ[EntryKind.SUBMODULE]
+            self._texts[path] = None
+            return None
         try:
             raw = self.reader(path)
         except FileUnavailable as exc:
@@ -111,9 +117,9 @@ class RepoSnapshot:
         if isinstance(raw, bytes):
             text = decode_text(raw)
             if text is None:
-                self._read_errors[path] = "file is not UTF-8 text"
+                self._read_errors[path] = undecodable_reason(raw)
         else:
-            text = raw
+            text = raw[1:] if raw and raw.startswith("\ufeff") else raw
         self._texts[path] = text
         return text
 
@@ -131,14 +137,51 @@ class RepoSnapshot:
         return change.previous_path if change else None
 
 
+# Why the engine does not parse an entry of these kinds (see RepoContext.document). Reading
+# a link's target is the reader's policy (the CLI follows a link that stays inside the
+# repository, for rules that look at a linked Dockerfile); parsing a link as a file to check
+# is not: the link may lead anywhere, and a target inside the repository is checked at its
+# own path.
+NOT_READ = {
+    EntryKind.SYMLINK: (
+        "symbolic link: not followed; a target inside the repository is checked at its own path"
+    ),
+    EntryKind.SUBMODULE: "submodule: another repository, not a file here; not checked",
+}
+
+
 def decode_text(raw: bytes) -> str | None:
-    if b"\x00" in raw[:8192]:
+    """UTF-8 text without its byte-order mark, or None for binary, oversized or non-UTF-8
+    bytes (undecodable_reason says which)."""
+    if len(raw) > MAX_FILE_BYTES or b"\x00" in raw[:8192]:
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def undecodable_reason(raw: bytes) -> str:
+    """Why decode_text refused these bytes, precisely enough to find the culprit."""
+    if len(raw) > MAX_FILE_BYTES:
+        size = len(raw) / (1024 * 1024)
+        return f"file is {size:.1f} MiB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "file is UTF-16 text; workflows must be UTF-8: not checked"
+    if b"\x00" in raw[:8192]:
+        return "binary file (it contains NUL bytes): not checked"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
+        return (
+            f"file is not UTF-8: invalid byte 0x{raw[exc.start]:02x} at line {line}, "
+            f"column {column}: not checked"
+        )
+    return "file is not UTF-8 text: not checked"
 
 
 YAML_SUFFIXES = (".yml", ".yaml")
