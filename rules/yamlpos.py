@@ -450,35 +450,44 @@ def is_scalar(node: Node | None) -> bool:
 def scalar(node: Node | None) -> str | None:
     """The text of a scalar node (None for anything else, and for YAML null)."""
     if isinstance(node, ScalarNode):
-        if node.tag.endswith(":null") and node.style is None:
+        # Only a plain null spelling can be null; the tag (a str built on each access) is
+        # looked at for those alone, so that `!!str null` stays a string.
+        if node.style is None and node.value in _NULL_SPELLINGS and node.tag.endswith(":null"):
             return None
         return node.value
     return None
 
 
+_NULL_SPELLINGS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
 def items(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
     """Key/value pairs of a mapping whose keys are scalars; nothing for other nodes."""
-    if isinstance(node, MappingNode):
-        for key, value in node.value:
-            if isinstance(key, ScalarNode):
-                yield key, value
+    if type(node) is MappingNode or isinstance(node, MappingNode):
+        return iter([pair for pair in node.value if type(pair[0]) is ScalarNode])
+    return iter(())
+
+
+# get and get_key are the rules' hottest helpers: they scan from the end, because the last of
+# duplicate keys wins (as in GitHub's parser), and a non-scalar key's value is a list, which
+# never equals a str.
 
 
 def get(node: Node | None, key: str) -> Node | None:
     """The value of key in a mapping (the last one wins, as in GitHub's parser)."""
-    found = None
-    for k, value in items(node):
-        if k.value == key:
-            found = value
-    return found
+    if type(node) is MappingNode or isinstance(node, MappingNode):
+        for k, value in reversed(node.value):
+            if k.value == key and type(k) is ScalarNode:
+                return value
+    return None
 
 
 def get_key(node: Node | None, key: str) -> ScalarNode | None:
-    found = None
-    for k, _ in items(node):
-        if k.value == key:
-            found = k
-    return found
+    if type(node) is MappingNode or isinstance(node, MappingNode):
+        for k, _ in reversed(node.value):
+            if k.value == key and type(k) is ScalarNode:
+                return k
+    return None
 
 
 def seq(node: Node | None) -> list[Node]:
