@@ -1,9 +1,14 @@
 """The App's web server: `create_app(settings)` builds it, `serve()` runs it.
 
-Start-up reads the settings (a bad one stops it with a message naming the variable) and asks
-GitHub who the App is (`GET /app`: its id, slug and bot login, never hard-coded). On SIGTERM
-aiohttp stops accepting connections, then the job queue gets a bounded time to finish what
-was acknowledged before the process exits.
+Start-up reads the settings (a bad one stops it with a message naming the variable), warns
+when the private key file is readable by other users, and asks GitHub who the App is
+(`GET /app`: its id, slug and bot login, never hard-coded). On SIGTERM aiohttp stops accepting
+connections, the deliveries already acknowledged are routed, then the job queue gets a bounded
+time to finish; what does not finish is cancelled (its check run is completed as unfinished)
+and logged with its delivery id, so it can be redelivered.
+
+`GET /healthz` answers 200 while the App accepts work; `GET /metrics` answers Prometheus's
+text format (bot.metrics).
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import sys
 
 from aiohttp import web
 
-from bot.github import GitHubApp
-from bot.jobs import JobQueue
-from bot.runtime import RUNTIME, SETTINGS, Runtime
-from bot.settings import Settings, SettingsError
-from bot.webhook import MAX_BODY, handle_webhook
+from bot.github import REDACTING_FILTER, GitHubApp
+from bot.jobs import Job, JobQueue
+from bot.metrics import Metrics
+from bot.runtime import RUNTIME, SETTINGS, DeliveryLog, Runtime
+from bot.settings import Settings, SettingsError, private_key_file_problem
+from bot.webhook import MAX_BODY, Intake, handle_webhook
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +37,17 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_runtime)
     app.router.add_post(settings.webhook_path, handle_webhook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    github = GitHubApp(settings)
+    problem = private_key_file_problem(settings.private_key_path)
+    if problem:
+        log.warning("%s", problem)
+    counters = Metrics()
+    github = GitHubApp(settings, metrics=counters)
     try:
         identity = await github.identity()
     except Exception as exc:
@@ -45,14 +56,36 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
             f"cannot reach GitHub at {settings.github_api_url} as App {settings.app_id}: {exc}"
             " (check APP_ID, PRIVATE_KEY and GITHUB_API_URL)"
         ) from exc
-    queue = JobQueue(settings.max_concurrent_jobs)
-    app[RUNTIME] = Runtime(settings=settings, github=github, identity=identity, queue=queue)
+    deliveries = DeliveryLog()
+
+    def not_done(job: Job) -> None:
+        if job.delivery:
+            deliveries.forget(job.delivery)  # so that a redelivery runs it
+
+    queue = JobQueue(
+        settings.max_concurrent_jobs,
+        metrics=counters,
+        retries=settings.job_retries,
+        retry_delay=settings.job_retry_delay,
+        on_not_done=not_done,
+    )
+    runtime = Runtime(
+        settings=settings,
+        github=github,
+        identity=identity,
+        queue=queue,
+        deliveries=deliveries,
+        metrics=counters,
+    )
+    runtime.intake = Intake(runtime)
+    app[RUNTIME] = runtime
     log.info(
         "ready: App %s (%s), webhooks on %s", identity.slug, identity.id, settings.webhook_path
     )
     yield
     log.info("shutting down: finishing queued reviews (at most %.0f s)", settings.shutdown_timeout)
-    await queue.close(settings.shutdown_timeout)
+    await runtime.intake.flush()
+    await queue.close(settings.shutdown_timeout, before_cancel=github.stop)
     github.close()
     log.info("stopped")
 
@@ -62,6 +95,14 @@ async def healthz(request: web.Request) -> web.Response:
     if runtime is None or not runtime.queue.accepting:
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok", "app": runtime.identity.slug})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = request.app.get(RUNTIME)
+    text = runtime.metrics.render() if runtime is not None else ""
+    return web.Response(
+        body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+    )
 
 
 class JsonFormatter(logging.Formatter):
@@ -98,6 +139,7 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(REDACTING_FILTER)  # tokens, JWTs and keys never reach the log
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

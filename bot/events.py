@@ -131,6 +131,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
+EVENTS = frozenset(name for name, _ in ROUTES)  # others are acknowledged and not parsed
+
+
 def route(event: Event, runtime: Runtime) -> list[Job]:
     """The jobs for an event; none for events and actions we do not act on."""
     handler = ROUTES.get((event.name, event.action or "")) or ROUTES.get((event.name, "*"))

@@ -33,7 +33,13 @@ from bot.github import (
     ThreadInfo,
 )
 from bot.jobs import Job
-from bot.review import FINGERPRINT_RE, SUMMARY_MARKER, ReviewDraft, compose
+from bot.review import (
+    FINGERPRINT_RE,
+    SUMMARY_MARKER,
+    ReviewDraft,
+    compose,
+    fingerprint_marker,
+)
 from bot.snapshot import build_snapshot, touches_ci
 from rules import registry, runner
 from rules.config import CONFIG_PATH, DEFAULT_CONFIG, Config, ConfigError, load_config
@@ -108,6 +114,7 @@ async def review_pull_request(
 ) -> Outcome:
     client = runtime.github.repository(installation_id, repo)
     run = ReviewRun(runtime, client, number, pull, trigger)
+    run.installation_id = installation_id
     outcome = await run.execute()
     runtime.outcomes.append(outcome)
     log.info(
@@ -139,6 +146,7 @@ class ReviewRun:
         self.key = (client.full_name, number)
         self.outcome = Outcome()
         self.config = DEFAULT_CONFIG
+        self.installation_id = 0
 
     @property
     def queue(self):
@@ -259,7 +267,7 @@ class ReviewRun:
             FilePatch(f.path, f.status, f.previous_path, f.patch) for f in files
         )
         placed = place(report.findings, diff, max_inline=self.runtime.settings.max_inline_comments)
-        if self.queue.is_current(self.key, pull.head_sha):
+        if await self._still_current(pull, state):
             placed = await self._publish(
                 pull, state, report.findings, report.errors, placed, config, notes
             )
@@ -278,6 +286,43 @@ class ReviewRun:
             annotations=[_annotation(f) for f in report.findings],
         )
         self.outcome.conclusion = draft.conclusion
+
+    async def _still_current(self, pull: PullRequestInfo, state: PullState) -> bool:
+        """Whether this run may post: no newer head is known (from a webhook, or from the PR
+        as the state query saw it) and the PR is open. A review of an old head must never land
+        after the review of a newer one. When only GitHub knows of a newer head (its webhook
+        is late or lost), the PR is read again (GraphQL can lag behind REST) and the new head
+        is queued for review."""
+        if not self.queue.is_current(self.key, pull.head_sha):
+            return False
+        if not state.open:
+            self.outcome.skipped = "the pull request was closed meanwhile"
+            return False
+        if state.head_sha is None or state.head_sha == pull.head_sha:
+            return True
+        now = await self.client.get_pull(pull.number)
+        if now.head_sha == pull.head_sha:
+            return True
+        log.info(
+            "the head moved from %s to %s while checking; reviewing the new head",
+            pull.head_sha[:12],
+            now.head_sha[:12],
+            extra={"delivery": self.trigger.delivery, "pull": f"{self.key[0]}#{self.key[1]}"},
+        )
+        self.queue.note_head(self.key, now.head_sha)
+        if now.state == "open":
+            trigger = Trigger(self.trigger.event, self.trigger.action, self.trigger.delivery)
+            self.queue.submit(
+                review_job(
+                    self.runtime,
+                    self.installation_id,
+                    self.key[0],
+                    pull.number,
+                    now,
+                    trigger,
+                )
+            )
+        return False
 
     def _prefetch(self, snapshot, reader, config: Config | None, config_changed: bool) -> list[str]:
         """The CI files to read in the state query the run makes anyway, saving one request
@@ -339,7 +384,11 @@ class ReviewRun:
                 continue
             try:
                 await self.client.create_file_comment(
-                    pull.number, pull.head_sha, comment.path, comment.body
+                    pull.number,
+                    pull.head_sha,
+                    comment.path,
+                    comment.body,
+                    marker=fingerprint_marker(comment.fingerprint),
                 )
                 self.outcome.file_comments += 1
             except Rejected as exc:
@@ -348,7 +397,9 @@ class ReviewRun:
                 self.outcome.moved_to_summary += 1
         await self._resolve_fixed(pull, threads, findings, errors)
         final = compose(placed, errors=errors, config=config, head_sha=pull.head_sha, notes=notes)
-        await self._update_summary(pull, state, final, bool(findings or errors))
+        # Notes alone earn a summary too: e.g. a PR that changes the config is told that its
+        # change applies only once merged, also when it has no finding.
+        await self._update_summary(pull, state, final, bool(findings or errors or notes))
         return placed
 
     def _our_threads(self, state: PullState) -> dict[str, list[ThreadInfo]]:
@@ -363,9 +414,14 @@ class ReviewRun:
 
     async def _post_review(self, pull, draft: ReviewDraft, comments, placed, notes):
         body = f"{draft.review_body}\n\n{review_marker(pull.head_sha)}"
+        marker = review_marker(pull.head_sha)
         try:
             self.outcome.review_id = await self.client.create_review(
-                pull.number, pull.head_sha, body, [c.as_review_comment() for c in comments]
+                pull.number,
+                pull.head_sha,
+                body,
+                [c.as_review_comment() for c in comments],
+                marker=marker,
             )
             self.outcome.inline = len(comments)
             return placed
@@ -384,6 +440,7 @@ class ReviewRun:
             pull.head_sha,
             f"{retry.review_body}\n\n{review_marker(pull.head_sha)}",
             [],
+            marker=marker,
         )
         return placed
 
@@ -407,6 +464,7 @@ class ReviewRun:
                         thread.first_comment_id,
                         f"Fixed in {pull.head_sha}: Preflight no longer finds this.\n\n"
                         f"{RESOLVED_MARKER}",
+                        marker=RESOLVED_MARKER,
                     )
                 await self.client.resolve_thread(thread.id)
                 self.outcome.resolved += 1
@@ -422,7 +480,9 @@ class ReviewRun:
         )
         if existing is None:
             if needed:
-                await self.client.create_issue_comment(pull.number, draft.summary_body)
+                await self.client.create_issue_comment(
+                    pull.number, draft.summary_body, marker=SUMMARY_MARKER
+                )
                 self.outcome.summary = "created"
             return
         if existing.body.strip() == draft.summary_body.strip():

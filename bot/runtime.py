@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from bot.github import AppIdentity, GitHubApp
 from bot.jobs import JobQueue
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.snapshot import BlobCache
 
@@ -30,6 +32,10 @@ class DeliveryLog:
         while len(self._seen) > self._size:
             self._seen.popitem(last=False)
 
+    def forget(self, delivery: str) -> None:
+        """A delivery whose work was not done: a redelivery of it must run again."""
+        self._seen.pop(delivery, None)
+
     def __len__(self) -> int:
         return len(self._seen)
 
@@ -42,6 +48,12 @@ class Runtime:
     queue: JobQueue
     deliveries: DeliveryLog = field(default_factory=DeliveryLog)
     blobs: BlobCache = field(default_factory=BlobCache)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Slash-command bookkeeping: when a /preflight last ran a review of a PR, and when a
+    # refusal was last sent to someone on it (both keep a spammed command quiet).
+    command_runs: dict = field(default_factory=dict)
+    command_refusals: dict = field(default_factory=dict)
+    intake: Any = None  # bot.webhook.Intake, set at start-up
     # The last review outcomes, newest last (logs say the same; tests and benchmarks read it).
     outcomes: deque = field(default_factory=lambda: deque(maxlen=100))
 

@@ -39,7 +39,17 @@ class Settings:
     shutdown_timeout: float = 25.0
     retries: int = 3
     secondary_rate_wait: float = 60.0
-    http_timeout: int = 15
+    http_timeout: int = 15  # whole seconds (PyGithub's unit)
+    # The first pause before a failed request is tried again; it doubles with jitter.
+    retry_backoff: float = 1.0
+    # A rate limit asking for a longer wait defers the job instead of holding a worker.
+    max_rate_limit_wait: float = 60.0
+    # A job that failed on a transient GitHub error is queued again this many times, first
+    # after job_retry_delay seconds, then twice as long each time.
+    job_retries: int = 3
+    job_retry_delay: float = 60.0
+    command_cooldown: float = 60.0
+    private_key_path: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +79,17 @@ class Settings:
             ),
             shutdown_timeout=reader.number("PREFLIGHT_SHUTDOWN_TIMEOUT", 25.0),
             retries=reader.integer("PREFLIGHT_RETRIES", default=3, minimum=0, maximum=10),
+            retry_backoff=reader.number("PREFLIGHT_RETRY_BACKOFF", 1.0),
+            max_rate_limit_wait=reader.number("PREFLIGHT_MAX_RATE_LIMIT_WAIT", 60.0),
+            http_timeout=reader.integer(
+                "PREFLIGHT_HTTP_TIMEOUT", default=15, minimum=1, maximum=600
+            ),
+            job_retries=reader.integer("PREFLIGHT_JOB_RETRIES", default=3, minimum=0, maximum=20),
+            job_retry_delay=reader.number("PREFLIGHT_JOB_RETRY_DELAY", 60.0),
+            command_cooldown=reader.number("PREFLIGHT_COMMAND_COOLDOWN", 60.0),
+            private_key_path=reader.raw("PRIVATE_KEY_PATH")
+            if not reader.raw("PRIVATE_KEY")
+            else None,
         )
         return settings
 
@@ -90,8 +111,39 @@ ENVIRONMENT = (
     ("PREFLIGHT_MAX_INLINE_COMMENTS", "30", "inline comments per review; the rest: summary"),
     ("PREFLIGHT_MAX_CONCURRENT_JOBS", "4", "pull requests reviewed at the same time"),
     ("PREFLIGHT_SHUTDOWN_TIMEOUT", "25", "seconds to finish queued reviews on SIGTERM"),
-    ("PREFLIGHT_RETRIES", "3", "retries of failed GitHub reads (writes are never retried)"),
+    (
+        "PREFLIGHT_RETRIES",
+        "3",
+        "tries again of a failed GitHub request (a write only once it is known not to have landed)",
+    ),
+    ("PREFLIGHT_RETRY_BACKOFF", "1.0", "seconds before the first retry; doubles, with jitter"),
+    (
+        "PREFLIGHT_MAX_RATE_LIMIT_WAIT",
+        "60",
+        "longest rate-limit wait in place; longer defers the job",
+    ),
+    ("PREFLIGHT_HTTP_TIMEOUT", "15", "seconds to wait for one GitHub answer"),
+    ("PREFLIGHT_JOB_RETRIES", "3", "times a job that failed on a GitHub fault is queued again"),
+    ("PREFLIGHT_JOB_RETRY_DELAY", "60", "seconds before the first re-queue; doubles each time"),
+    ("PREFLIGHT_COMMAND_COOLDOWN", "60", "seconds after a /preflight run before another one runs"),
 )
+
+
+def private_key_file_problem(path: str | None) -> str | None:
+    """A warning when the private key file can be read by other users (its group or everyone),
+    or None. Checked at start-up; the App still starts."""
+    if not path:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"PRIVATE_KEY_PATH {path} is readable by other users (mode {mode & 0o777:o}); "
+            "make it private: chmod 600"
+        )
+    return None
 
 
 class _EnvReader:

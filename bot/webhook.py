@@ -1,29 +1,48 @@
-"""POST {WEBHOOK_PATH}: verify, acknowledge, enqueue.
+"""POST {WEBHOOK_PATH}: verify, acknowledge, and leave the rest for later.
 
-The signature is checked over the raw bytes before anything is parsed, in constant time. The
-answer comes at once (GitHub gives up after 10 s and never redelivers by itself); the work
-runs in the background job queue.
+GitHub gives a delivery 10 seconds and never redelivers by itself, and a burst of deliveries
+(a push to many pull requests, a bulk relabel) arrives at once, so the answer must cost as
+little as possible. Before answering, the handler does only what decides the answer: the size
+limit, the HMAC-SHA256 over the raw bytes in constant time, the delivery id against the dedupe
+log, and a structural check that the body is a JSON object (its first and last non-blank bytes
+are braces: O(1), so an unsigned or mangled body is a 400 without being parsed). Then it puts
+the raw bytes in the `Intake` and answers `202`.
+
+The `Intake` parses and routes deliveries in arrival order once the burst is over (no delivery
+for `JobQueue.QUIET` seconds). A signed body that passes the structural check and still does
+not parse, or a payload without a field a handler needs, cannot come from GitHub; it is
+dropped with a log line naming the delivery and counted in /metrics
+(`preflight_webhook_payloads_total{outcome="unusable"}`), since answering 400 would need the
+parse before the answer that this module exists to avoid.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from dataclasses import dataclass
 import hashlib
 import hmac
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot import events
+from bot.metrics import event_label
 from bot.runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub never delivers a payload over 25 MB
 _SIGNATURE_RE = re.compile(r"sha256=([0-9a-f]{64})")
+# A body this large is parsed in a worker thread, so the event loop keeps answering.
+_PARSE_IN_THREAD = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +55,7 @@ class Event:
 
 def signature_matches(secret: bytes, body: bytes, header: str | None) -> bool:
     """Whether header is `sha256=<hex HMAC-SHA256 of body>`; a missing, malformed or SHA-1
-    header never matches."""
+    header never matches. The comparison takes the same time wherever the first difference is."""
     if not header:
         return False
     match = _SIGNATURE_RE.fullmatch(header.strip())
@@ -46,55 +65,149 @@ def signature_matches(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, match.group(1))
 
 
-def _answer(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"message": message, **extra}, status=status)
+def looks_like_object(body: bytes) -> bool:
+    """The cheap structural check: the first and last non-blank bytes are braces."""
+    stripped = body.strip()
+    return stripped[:1] == b"{" and stripped[-1:] == b"}"
+
+
+def _answer(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps({"message": message}).encode(),
+        content_type="application/json",
+    )
+
+
+_ACCEPTED = json.dumps({"message": "accepted"}).encode()
 
 
 async def handle_webhook(request: web.Request) -> web.Response:
     runtime = request.app.get(RUNTIME)
     if runtime is None:
         return _answer(503, "starting up")
+    name = request.headers.get("X-GitHub-Event", "")
+    metrics = runtime.metrics
+    label = event_label(name)
+
+    def answer(status: int, outcome: str, message: str) -> web.Response:
+        metrics.inc("preflight_webhook_deliveries_total", event=label, outcome=outcome)
+        return _answer(status, message)
+
     if request.content_length is not None and request.content_length > MAX_BODY:
-        return _answer(413, "payload too large")
+        return answer(413, "too_large", "payload too large")
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        return _answer(413, "payload too large")
+        return answer(413, "too_large", "payload too large")
     if not signature_matches(
         runtime.settings.webhook_secret.encode(), body, request.headers.get("X-Hub-Signature-256")
     ):
         log.warning("rejected a webhook with a missing or wrong signature")
-        return _answer(401, "signature does not match")
+        return answer(401, "rejected", "signature does not match")
     runtime.queue.touch()  # only a genuine delivery may hold background work back
-    name = request.headers.get("X-GitHub-Event", "")
     delivery = request.headers.get("X-GitHub-Delivery", "")
     if not name or not delivery:
-        return _answer(400, "X-GitHub-Event and X-GitHub-Delivery are required")
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return _answer(400, "the body is not JSON")
-    if not isinstance(payload, dict):
-        return _answer(400, "the body is not a JSON object")
+        return answer(400, "malformed", "X-GitHub-Event and X-GitHub-Delivery are required")
+    if not looks_like_object(body):
+        return answer(400, "malformed", "the body is not a JSON object")
     if name == "ping":
-        log.info("ping: %s", payload.get("zen", ""), extra={"delivery": delivery})
-        return _answer(200, "pong")
+        log.info("ping", extra={"delivery": delivery})
+        return answer(200, "ping", "pong")
     if delivery in runtime.deliveries:
         log.info("delivery already handled", extra={"delivery": delivery, "event": name})
-        return _answer(200, "already handled")
+        return answer(200, "duplicate", "already handled")
     if not runtime.queue.accepting:
-        return _answer(503, "shutting down")
-    event = Event(name, payload.get("action"), delivery, payload)
-    try:
-        jobs = events.route(event, runtime)
-    except (KeyError, TypeError, ValueError) as exc:
-        # A payload missing a field we rely on: say so, and do not make GitHub retry it.
-        log.warning("unusable %s payload: %r", name, exc, extra={"delivery": delivery})
-        runtime.deliveries.add(delivery)
-        return _answer(400, f"unusable {name} payload")
+        return answer(503, "unavailable", "shutting down")
     runtime.deliveries.add(delivery)
-    if not jobs:
-        return _answer(200, "nothing to do")
-    for job in jobs:
-        runtime.queue.submit(job)
-    return _answer(202, "accepted", jobs=[job.name for job in jobs])
+    if name not in events.EVENTS:
+        return answer(200, "ignored", f"{label} events are not used")
+    runtime.intake.put(name, delivery, body)
+    metrics.inc("preflight_webhook_deliveries_total", event=label, outcome="accepted")
+    return web.Response(status=202, body=_ACCEPTED, content_type="application/json")
+
+
+class Intake:
+    """Accepted deliveries, in arrival order, parsed and routed once deliveries stop arriving."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self._pending: deque[tuple[str, str, bytes]] = deque()
+        self._task: asyncio.Task | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def put(self, name: str, delivery: str, body: bytes) -> None:
+        self._pending.append((name, delivery, body))
+        self.runtime.queue.hold()
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name="webhook intake")
+
+    async def _drain(self, *, wait: bool = True) -> None:
+        try:
+            while self._pending:
+                if wait:
+                    await self.runtime.queue.wait_for_quiet()
+                while self._pending:
+                    name, delivery, body = self._pending.popleft()
+                    try:
+                        await self._process(name, delivery, body)
+                    finally:
+                        self.runtime.queue.release()
+        finally:
+            self._task = None
+
+    async def flush(self) -> None:
+        """Route everything still pending now (shutdown): no waiting for quiet."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._drain(wait=False)
+
+    async def _process(self, name: str, delivery: str, body: bytes) -> None:
+        runtime = self.runtime
+        label = event_label(name)
+        extra = {"delivery": delivery, "event": name}
+
+        def count(outcome: str) -> None:
+            runtime.metrics.inc("preflight_webhook_payloads_total", event=label, outcome=outcome)
+
+        try:
+            if len(body) > _PARSE_IN_THREAD:
+                payload = await asyncio.to_thread(json.loads, body)
+            else:
+                payload = json.loads(body)
+        except ValueError as exc:
+            log.warning(
+                "dropped delivery %s: the body is not JSON (%s)", delivery, exc, extra=extra
+            )
+            count("unusable")
+            return
+        if not isinstance(payload, dict):
+            log.warning("dropped delivery %s: the body is not a JSON object", delivery, extra=extra)
+            count("unusable")
+            return
+        event = Event(name, payload.get("action"), delivery, payload)
+        try:
+            jobs = events.route(event, runtime)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A payload missing a field we rely on: GitHub never sends one; say so and move on.
+            log.warning(
+                "dropped delivery %s: unusable %s payload (%r)", delivery, name, exc, extra=extra
+            )
+            count("unusable")
+            return
+        if not jobs:
+            count("nothing_to_do")
+            return
+        count("queued")
+        for job in jobs:
+            if not runtime.queue.submit(job):
+                log.error(
+                    "%s was not queued: the App is shutting down; redeliver the webhook to run it",
+                    job.describe(),
+                    extra=extra,
+                )
+                runtime.deliveries.forget(delivery)

@@ -110,15 +110,27 @@ async def test_ping_is_answered(app, hooks):
 
 
 async def test_events_we_do_not_handle_are_acknowledged(app, fake, hooks, repo):
+    # An event we never subscribe to is answered without being parsed.
     response = await app.send(hooks.deliver("star", {"action": "created"}))
     assert response.status == 200
+    # An action we do not act on is only known once parsed, after the answer.
     response = await app.send(hooks.deliver("pull_request", {"action": "labeled"}))
-    assert response.status == 200
+    assert response.status == 202
+    metrics = app.runtime.metrics
+    assert metrics.value("preflight_webhook_deliveries_total", outcome="ignored") == 1
+    assert metrics.value("preflight_webhook_payloads_total", outcome="nothing_to_do") == 1
+    assert [c.path for c in fake.calls()] == ["/app"]
 
 
-async def test_a_payload_missing_what_we_need_is_a_400_not_a_crash(app, hooks):
-    response = await app.send(hooks.deliver("pull_request", {"action": "opened"}))
-    assert response.status == 400
+async def test_a_payload_missing_what_we_need_is_dropped_with_a_log_line_not_a_crash(
+    app, hooks, caplog
+):
+    delivery = hooks.deliver("pull_request", {"action": "opened"})
+    response = await app.send(delivery)
+    assert response.status == 202
+    (record,) = [r for r in caplog.records if "unusable" in r.getMessage()]
+    assert delivery.id in record.getMessage() and record.levelname == "WARNING"
+    assert app.runtime.metrics.value("preflight_webhook_payloads_total", outcome="unusable") == 1
 
 
 async def test_the_answer_comes_before_the_work(app, fake, repo, hooks):
@@ -128,7 +140,7 @@ async def test_the_answer_comes_before_the_work(app, fake, repo, hooks):
     pull = open_ci_pull(fake, repo)
     response = await app.send(hooks.pull_request(repo, pull, "opened"), settle=False)
     assert response.status == 202
-    assert json.loads(await response.text())["jobs"]
+    assert json.loads(await response.text()) == {"message": "accepted"}
     assert pull.reviews == []  # not yet: the work runs in the background
     await app.settle()
     assert len(pull.reviews) == 1

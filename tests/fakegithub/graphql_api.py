@@ -60,9 +60,12 @@ type PageInfo {
   endCursor: String
 }
 
+enum PullRequestState { OPEN CLOSED MERGED }
 type PullRequest {
   id: ID!
   number: Int!
+  headRefOid: GitObjectID!
+  state: PullRequestState!
   reviewThreads(first: Int, after: String, last: Int, before: String):
     PullRequestReviewThreadConnection!
   comments(first: Int, after: String, last: Int, before: String): IssueCommentConnection!
@@ -255,6 +258,8 @@ class GraphQLApi:
         return {
             "id": f"PR_{repo.id}_{number}",
             "number": number,
+            "headRefOid": pull.head_sha,
+            "state": pull.state.upper(),
             "reviewThreads": connection(pull.threads, lambda t: self._thread(pull, t)),
             "comments": connection(
                 comments,

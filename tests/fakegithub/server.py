@@ -55,6 +55,7 @@ class Recorded:
     headers: dict[str, str]
     status: int = 0
     at: float = field(default_factory=time.perf_counter)  # when the request arrived
+    landed: bool | None = None  # for a fault injected after the work: whether it was done
 
     @property
     def is_write(self) -> bool:
@@ -75,6 +76,11 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1  # how many requests it hits; -1 for all
     delay: float = 0.0
+    # The connection is dropped instead of answered (a reset, as a proxy or a crash does).
+    reset: bool = False
+    # The request is carried out first, and only then is the answer replaced by the fault:
+    # GitHub did the work but the client never learns it (a 502 or a reset after the write).
+    after: bool = False
 
 
 class ApiError(Exception):
@@ -182,9 +188,19 @@ class FakeGitHub:
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        reset: bool = False,
+        after: bool = False,
     ) -> Fault:
         fault = Fault(
-            method.upper(), re.compile(pattern), status, body, headers or {}, times, delay
+            method.upper(),
+            re.compile(pattern),
+            status,
+            body,
+            headers or {},
+            times,
+            delay,
+            reset,
+            after,
         )
         with self.lock:
             self.faults.append(fault)
@@ -202,6 +218,16 @@ class FakeGitHub:
     def reset_calls(self) -> None:
         with self.lock:
             self.requests.clear()
+
+    def expire_tokens(self) -> None:
+        """Every installation token issued so far stops working now (it expired or was
+        revoked before the time it announced), as a client that cached one finds out."""
+        with self.lock:
+            for token, (installation, _) in list(self.tokens.items()):
+                self.tokens[token] = (installation, 0.0)
+
+    def statuses(self, method: str | None = None, pattern: str | None = None) -> list[int]:
+        return [r.status for r in self.calls(method, pattern)]
 
     def repo(self, full_name: str) -> Repo:
         return self.world.repos[full_name]
@@ -225,25 +251,37 @@ class FakeGitHub:
         delay = self.latency + (fault.delay if fault else 0.0)
         if delay:
             await asyncio.sleep(delay)
-        if fault is not None and fault.status:
-            response = web.json_response(
-                fault.body or {"message": f"injected {fault.status}"},
-                status=fault.status,
-                headers=fault.headers,
-            )
-        else:
-            try:
-                response = await handler(request)
-            except ApiError as exc:
-                payload: dict[str, Any] = {
-                    "message": exc.message,
-                    "documentation_url": "https://docs.github.com/rest",
-                }
-                if exc.errors is not None:
-                    payload["errors"] = exc.errors
-                response = web.json_response(payload, status=exc.status)
+        faulty = fault is not None and (fault.status or fault.reset)
+        if faulty and not fault.after:
+            return self._fault_response(request, record, fault)
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            payload: dict[str, Any] = {
+                "message": exc.message,
+                "documentation_url": "https://docs.github.com/rest",
+            }
+            if exc.errors is not None:
+                payload["errors"] = exc.errors
+            response = web.json_response(payload, status=exc.status)
+        if faulty:
+            record.landed = response.status < 400
+            return self._fault_response(request, record, fault)
         record.status = response.status
         return response
+
+    def _fault_response(self, request: web.Request, record: Recorded, fault: Fault):
+        if fault.reset:
+            record.status = -1  # no answer at all
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("injected reset")
+        record.status = fault.status
+        return web.json_response(
+            fault.body or {"message": f"injected {fault.status}"},
+            status=fault.status,
+            headers=fault.headers,
+        )
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -324,6 +362,12 @@ class FakeGitHub:
             ("GET", repo + r"/contents/(?P<path>.+)", self.get_contents, "token"),
             ("GET", repo + r"/git/trees/(?P<sha>[^/]+)", self.get_tree, "token"),
             ("GET", repo + r"/commits/(?P<sha>[^/]+)", self.get_commit, "token"),
+            (
+                "GET",
+                repo + r"/commits/(?P<sha>[^/]+)/check-runs",
+                self.list_check_runs_for_ref,
+                "token",
+            ),
             ("POST", repo + r"/check-runs", self.create_check_run, "token"),
             ("PATCH", repo + r"/check-runs/(?P<rid>\d+)", self.update_check_run, "token"),
             ("GET", repo + r"/check-runs/(?P<rid>\d+)", self.get_check_run, "token"),
@@ -1057,6 +1101,16 @@ class FakeGitHub:
         run.annotations.extend(annotations)
         run.history.append(body)
         return web.json_response(self._check_run_json(repo, run))
+
+    def list_check_runs_for_ref(self, request, body, owner, name, sha, installation):
+        repo = self._repo(owner, name, installation)
+        wanted = request.query.get("check_name")
+        runs = [
+            self._check_run_json(repo, run)
+            for run in sorted(repo.check_runs.values(), key=lambda r: -r.id)
+            if run.head_sha == sha and (wanted is None or run.name == wanted)
+        ]
+        return web.json_response({"total_count": len(runs), "check_runs": runs})
 
     def get_check_run(self, request, body, owner, name, rid, installation):
         repo = self._repo(owner, name, installation)
