@@ -42,7 +42,10 @@ def settings_for(fake: FakeGitHub, **overrides) -> Settings:
         request_delay=None,
         write_delay=None,
         retries=2,
+        retry_backoff=0,  # the pauses' lengths are tested on RetryPolicy itself
         secondary_rate_wait=0,
+        max_rate_limit_wait=5,
+        job_retry_delay=0,
         shutdown_timeout=5,
     )
     values.update(overrides)

@@ -56,6 +56,7 @@ class Recorded:
     status: int = 0
     at: float = field(default_factory=time.perf_counter)  # when the request arrived
     landed: bool | None = None  # for a fault injected after the work: whether it was done
+    done_at: float = 0.0  # when the answer was ready
 
     @property
     def is_write(self) -> bool:
@@ -72,7 +73,9 @@ class Fault:
     method: str
     pattern: re.Pattern[str]
     status: int = 500
-    body: dict[str, Any] | None = None
+    # The answer's JSON; a callable gets the request's headers (to echo them, as a careless
+    # proxy might).
+    body: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1  # how many requests it hits; -1 for all
     delay: float = 0.0
@@ -185,7 +188,7 @@ class FakeGitHub:
         status: int = 500,
         *,
         times: int = 1,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         reset: bool = False,
@@ -253,6 +256,7 @@ class FakeGitHub:
             await asyncio.sleep(delay)
         faulty = fault is not None and (fault.status or fault.reset)
         if faulty and not fault.after:
+            record.done_at = time.perf_counter()
             return self._fault_response(request, record, fault)
         try:
             response = await handler(request)
@@ -264,6 +268,7 @@ class FakeGitHub:
             if exc.errors is not None:
                 payload["errors"] = exc.errors
             response = web.json_response(payload, status=exc.status)
+        record.done_at = time.perf_counter()
         if faulty:
             record.landed = response.status < 400
             return self._fault_response(request, record, fault)
@@ -277,8 +282,9 @@ class FakeGitHub:
                 request.transport.abort()
             raise ConnectionResetError("injected reset")
         record.status = fault.status
+        body = fault.body(dict(request.headers)) if callable(fault.body) else fault.body
         return web.json_response(
-            fault.body or {"message": f"injected {fault.status}"},
+            body or {"message": f"injected {fault.status}"},
             status=fault.status,
             headers=fault.headers,
         )
