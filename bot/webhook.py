@@ -153,6 +153,11 @@ class Intake:
                     name, delivery, body = self._pending.popleft()
                     try:
                         await self._process(name, delivery, body)
+                    except Exception:
+                        # A bug in a handler must not stall the deliveries behind this one.
+                        log.exception(
+                            "could not route delivery %s", delivery, extra={"delivery": delivery}
+                        )
                     finally:
                         self.runtime.queue.release()
         finally:
@@ -179,7 +184,7 @@ class Intake:
                 payload = await asyncio.to_thread(json.loads, body)
             else:
                 payload = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             log.warning(
                 "dropped delivery %s: the body is not JSON (%s)", delivery, exc, extra=extra
             )
