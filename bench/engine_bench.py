@@ -513,28 +513,45 @@ def run_once(files: dict[str, str]):
 class Throughput:
     label: str
     files: int
-    seconds: float  # median of the runs
+    seconds: float  # median wall time of the runs
+    cpu_seconds: float  # median CPU time of this process over the same runs
 
     @property
     def per_second(self) -> float:
         return self.files / self.seconds if self.seconds else float("inf")
 
+    @property
+    def per_cpu_second(self) -> float:
+        return self.files / self.cpu_seconds if self.cpu_seconds else float("inf")
 
-def throughput(label: str, groups: list[dict[str, str]], runs: int) -> Throughput:
-    """Median wall time of checking every group (one repository each), after a warm-up."""
-    report = None
-    checked = 0
-    for group in groups:  # warm-up: imports, regex caches
-        report = run_once(group)
-        checked += len(report.checked)
-    times = []
+    def describe(self) -> str:
+        return f"{self.per_second:,.0f} files/s ({self.per_cpu_second:,.0f} per CPU s)"
+
+
+def _timed(work, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of work() over runs. CPU time is reported too because a
+    shared machine's other load stretches wall time but not this process's CPU time."""
+    walls, cpus = [], []
     for _ in range(runs):
         gc.collect()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def throughput(label: str, groups: list[dict[str, str]], runs: int) -> Throughput:
+    """Checking every group (one repository each), after a warm-up."""
+    checked = 0
+    for group in groups:  # warm-up: imports, regex caches
+        checked += len(run_once(group).checked)
+
+    def work() -> None:
         for group in groups:
             run_once(group)
-        times.append(time.perf_counter() - start)
-    return Throughput(label, checked, statistics.median(times))
+
+    return Throughput(label, checked, *_timed(work, runs))
 
 
 def parse_only(label: str, files: dict[str, str], runs: int) -> Throughput:
@@ -542,14 +559,14 @@ def parse_only(label: str, files: dict[str, str], runs: int) -> Throughput:
     from rules.yamlpos import ParseError, YamlDocument
 
     texts = [(p, t) for p, t in files.items() if is_candidate_path(p)]
-    times = []
-    for _ in range(runs + 1):
-        start = time.perf_counter()
+
+    def work() -> None:
         for path, text in texts:
             with contextlib.suppress(ParseError):
                 YamlDocument.from_text(path, text)
-        times.append(time.perf_counter() - start)
-    return Throughput(label, len(texts), statistics.median(times[1:]))
+
+    work()
+    return Throughput(label, len(texts), *_timed(work, runs))
 
 
 def traced_peak_mb(files: dict[str, str]) -> float:
@@ -601,14 +618,27 @@ def preflight_command(root: Path) -> list[str]:
 
 
 def wall_times(command: list[str], runs: int, cwd: Path) -> list[float]:
+    return [wall for wall, _ in process_times(command, runs, cwd)]
+
+
+def process_times(command: list[str], runs: int, cwd: Path) -> list[tuple[float, float]]:
+    """(wall, user + system CPU) seconds of each run of command as a whole process."""
     times = []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
             command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
         )
-        times.append(time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        times.append((wall, cpu))
     return times
+
+
+def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in times), statistics.median(c for _, c in times)
 
 
 def ensure_zizmor(venv: Path) -> Path | None:
@@ -750,12 +780,12 @@ def main() -> int:
             rows.append(
                 (
                     f"in process: {result.label}",
-                    f"{result.per_second:,.0f} files/s",
+                    result.describe(),
                     f">= {TARGET_FILES_PER_SECOND}",
                     verdict(result.per_second >= TARGET_FILES_PER_SECOND),
                 )
             )
-        rows.append((f"in process: {parsing.label}", f"{parsing.per_second:,.0f} files/s", "", ""))
+        rows.append((f"in process: {parsing.label}", parsing.describe(), "", ""))
         corpus_files = None
         if corpus_paths is not None:
             corpus_files = {
@@ -769,7 +799,7 @@ def main() -> int:
             rows.append(
                 (
                     f"in process: {corpus_speed.label}",
-                    f"{corpus_speed.per_second:,.0f} files/s",
+                    corpus_speed.describe(),
                     "",
                     "",
                 )
@@ -803,17 +833,16 @@ def main() -> int:
         if corpus_paths is None:
             print(f"corpus comparison skipped: {CORPUS} is not present", file=sys.stderr)
         for label, root, files in targets:
-            ours = statistics.median(wall_times(preflight_command(root), args.runs, root))
-            theirs = None
+            ours, ours_cpu = medians(process_times(preflight_command(root), args.runs, root))
+            theirs = theirs_cpu = None
             if zizmor is not None:
-                theirs = statistics.median(
-                    wall_times(zizmor_command(zizmor, files), args.runs, root)
-                )
+                command = zizmor_command(zizmor, files)
+                theirs, theirs_cpu = medians(process_times(command, args.runs, root))
             rows.append(
                 (
                     f"`preflight check`, {label} ({len(files)} files), median of {args.runs}",
-                    f"{ours:.2f} s",
-                    "" if theirs is None else f"<= zizmor {theirs:.2f} s",
+                    f"{ours:.2f} s (CPU {ours_cpu:.2f} s)",
+                    "" if theirs is None else f"<= zizmor {theirs:.2f} s (CPU {theirs_cpu:.2f} s)",
                     verdict(None if theirs is None else ours <= theirs)
                     if label == "corpus"
                     else "",

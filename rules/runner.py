@@ -3,8 +3,10 @@ honour suppressions and configuration, and make the fixes fit together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+import gc
 from itertools import islice
 import logging
 import re
@@ -59,6 +61,32 @@ def run(
     ignore: Sequence[str] = (),
 ) -> Report:
     """Check the target files (default: see default_targets) and return every finding."""
+    with _fewer_collections():
+        return _run(snapshot, targets=targets, config=config, select=select, ignore=ignore)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A run allocates hundreds of thousands of small, long-lived, acyclic objects (nodes,
+    marks, models). At the default threshold the cyclic collector runs every 700 of them and
+    keeps rescanning the graphs already built: a third of the run's time on 1,000 files.
+    Collections still happen, only rarer; the threshold is restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _run(
+    snapshot: RepoSnapshot,
+    *,
+    targets: Iterable[str] | None,
+    config: Config,
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+) -> Report:
     chosen = sorted(dict.fromkeys(targets if targets is not None else default_targets(snapshot)))
     chosen = [path for path in chosen if not filter_matches(config.ignore, path)]
     rules = [
