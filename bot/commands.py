@@ -50,6 +50,7 @@ to configure the rules, add `.github/preflight.yml` on the base branch.
 
 {COMMAND_MARKER}"""
 COOLED_DOWN_REACTION = "confused"
+_MAX_REMEMBERED = 4096
 _PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 
@@ -111,6 +112,11 @@ async def handle(runtime: Runtime, request: CommandRequest) -> None:
 
     def count(outcome: str) -> None:
         runtime.metrics.inc("preflight_commands_total", outcome=outcome)
+
+    for book in (runtime.command_runs, runtime.command_refusals):
+        if len(book) > _MAX_REMEMBERED:  # only entries inside their cool-down matter
+            for stale in [k for k, at in book.items() if now - at >= cooldown]:
+                del book[stale]
 
     async def react(content: str) -> None:
         try:
