@@ -291,6 +291,9 @@ def compose_yaml(text: str) -> Composed:
             gc.enable()
 
 
+_new_node = Node.__new__
+
+
 def _compose(text: str) -> Composed:
     # A stack entry: [collection node, pending mapping key or None, expanded size so far].
     stack: list[list] = []
@@ -311,16 +314,20 @@ def _compose(text: str) -> Composed:
             tag = event.ctag
             if tag is None or str(tag) == "!":
                 tag = _plain_tag(event.value) if event.implicit[0] else _STR_TAG
+            elif type(tag) is not Tag:
+                tag = Tag(suffix=tag)
+            # What ScalarNode() does, without its two Python-level __init__ calls: most nodes
+            # are scalars, and this is the composer's hottest line.
+            node = _new_node(ScalarNode)
+            node.ctag = tag
+            node.value = event.value
+            node.start_mark = event.start_mark
+            node.end_mark = event.end_mark
+            node.comment = None
+            node.anchor = event.anchor
             # The C parser reports a plain scalar's style as ""; the Python one (and every
             # helper here) as None.
-            node = ScalarNode(
-                tag,
-                event.value,
-                event.start_mark,
-                event.end_mark,
-                style=event.style or None,
-                anchor=event.anchor,
-            )
+            node.style = event.style or None
             size = 1
             if event.anchor is not None:
                 anchors[event.anchor] = (node, 1)
@@ -332,14 +339,20 @@ def _compose(text: str) -> Composed:
             tag = event.ctag
             if tag is None or str(tag) == "!":
                 tag = _MAP_TAG if kind is MappingStartEvent else _SEQ_TAG
-            collection = (MappingNode if kind is MappingStartEvent else SequenceNode)(
-                tag,
-                [],
-                event.start_mark,
-                None,
-                flow_style=event.flow_style,
-                anchor=event.anchor,
-            )
+            elif type(tag) is not Tag:
+                tag = Tag(suffix=tag)
+            if kind is MappingStartEvent:
+                collection = _new_node(MappingNode)
+                collection.merge = None
+            else:
+                collection = _new_node(SequenceNode)
+            collection.ctag = tag
+            collection.value = []
+            collection.start_mark = event.start_mark
+            collection.end_mark = None
+            collection.comment = None
+            collection.anchor = event.anchor
+            collection.flow_style = event.flow_style
             if event.anchor is not None:
                 open_anchors.add(event.anchor)
             stack.append([collection, None, 1])
