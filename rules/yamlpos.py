@@ -168,12 +168,18 @@ def _events(text: str) -> Iterator:
         yield from YAML(typ="safe", pure=True).parse(text)
 
 
+# Where str.splitlines breaks a line besides "\n".
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def split_lines(text: str) -> list[str]:
     """Lines as git and GitHub count them: ended by "\n" only, each keeping its ending.
 
     str.splitlines would also break at form feeds, NEL, U+2028 and lone carriage returns,
     which shifts every later line number away from the diff's.
     """
+    if not _OTHER_BREAKS.search(text):  # the usual case: splitlines is the same, in C
+        return text.splitlines(keepends=True)
     parts = text.split("\n")
     lines = [part + "\n" for part in parts[:-1]]
     if parts[-1]:
