@@ -3,6 +3,8 @@ the file's own line endings (issue 5; the required behaviour of rules.fixes for 
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
 from rules.fixes import apply_fixes
@@ -147,3 +149,11 @@ def test_split_lines_breaks_at_newlines_only() -> None:
     assert split_lines("a\r\nb\x0cc\u2028d\re\n") == ["a\r\n", "b\x0cc\u2028d\re\n"]
     assert split_lines("a\nb") == ["a\n", "b"]
     assert split_lines("") == []
+
+
+@given(st.text(alphabet=st.sampled_from("ab \n\r\x0b\x0c\x1c\x85\u2028\u2029\t")))
+def test_split_lines_is_a_split_at_newlines_keeping_them(text: str) -> None:
+    parts = text.split("\n")
+    expected = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    assert split_lines(text) == expected
+    assert "".join(split_lines(text)) == text
