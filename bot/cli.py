@@ -206,11 +206,10 @@ def _emit(text: str) -> None:
 
 
 def _fails(findings: Sequence[Finding], errors: Sequence[FileError], config: Config) -> bool:
-    from rules.model import Severity
-
-    # A file that cannot be parsed is as bad as an error: GitHub would not load it either.
-    return any(config.fails(f.severity) for f in findings) or (
-        bool(errors) and config.fails(Severity.ERROR)
+    # A workflow that cannot be parsed is as bad as an error finding: GitHub would not load it
+    # either. Notes about what was skipped (a link, a submodule) fail only at fail-level note.
+    return any(config.fails(f.severity) for f in findings) or any(
+        config.fails(e.severity) for e in errors
     )
 
 

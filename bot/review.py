@@ -201,7 +201,9 @@ def compose(
     counts = {severity.value: 0 for severity in _SEVERITY_ORDER}
     for finding in findings:
         counts[finding.severity.value] += 1
-    if any(config.fails(finding.severity) for finding in findings):
+    if any(config.fails(finding.severity) for finding in findings) or any(
+        config.fails(error.severity) for error in errors
+    ):
         conclusion = "failure"
     elif findings and all(finding.severity is Severity.NOTE for finding in findings):
         conclusion = "neutral"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rules.model import FileError
+from rules.model import FileError, Severity
 from rules.snapshot import NOT_READ, EntryKind, RepoSnapshot, is_workflow_location
 from rules.yamlpos import (
     Node,
@@ -54,6 +54,8 @@ def _notes(document: YamlDocument) -> list[FileError]:
         notes.append(
             FileError(document.path, f"{what}; GitHub needs a mapping with `on` and `jobs`")
         )
+    # GitHub rejects a workflow with duplicate keys; elsewhere they are only suspicious.
+    duplicate_severity = Severity.ERROR if is_workflow_location(document.path) else Severity.WARNING
     for first, repeated in document.duplicate_keys[:MAX_DUPLICATE_NOTES]:
         notes.append(
             FileError(
@@ -61,11 +63,14 @@ def _notes(document: YamlDocument) -> list[FileError]:
                 f"duplicate key {repeated.value!r} at line {line_of(repeated)}, column "
                 f"{repeated.start_mark.column + 1} (first at line {line_of(first)}); GitHub "
                 "rejects a workflow with duplicate keys; the last value was checked",
+                severity=duplicate_severity,
             )
         )
     extra = len(document.duplicate_keys) - MAX_DUPLICATE_NOTES
     if extra > 0:
-        notes.append(FileError(document.path, f"{extra} more duplicate keys"))
+        notes.append(
+            FileError(document.path, f"{extra} more duplicate keys", severity=duplicate_severity)
+        )
     return notes
 
 
@@ -99,7 +104,7 @@ class RepoContext:
         kind = self.snapshot.kind(path)
         if kind is EntryKind.SYMLINK or kind is EntryKind.SUBMODULE:
             if is_target:
-                self.errors.append(FileError(path, NOT_READ[kind]))
+                self.errors.append(FileError(path, NOT_READ[kind], severity=Severity.NOTE))
             self._documents[path] = None
             return None
         text = self.snapshot.read(path)

@@ -199,7 +199,7 @@ def apply_fixes(
     skipped: list[Finding] = []
     for finding in findings:
         fix = finding.fix
-        if fix is None or not fix.is_applicable(unsafe) and not _move_only(fix, unsafe):
+        if fix is None or (not fix.is_applicable(unsafe) and not _move_only(fix, unsafe)):
             continue
         if any(e.overlaps(t) for e in fix.edits for t in taken.get(e.path, [])) or any(
             e.path not in texts for e in fix.edits
@@ -216,7 +216,8 @@ def apply_fixes(
     for path, edits in taken.items():
         lines = _lines(texts[path])
         if lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
+            # An edit may add lines after the last one; end it as the file ends its others.
+            lines[-1] += "\r\n" if lines[0].endswith("\r\n") else "\n"
         for edit in sorted(edits, key=lambda e: e.start_line, reverse=True):
             lines[edit.start_line - 1 : edit.end_line] = _lines(edit.new_text)
         new_texts[path] = "".join(lines)

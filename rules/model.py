@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 import enum
 import hashlib
+import itertools
 
 DOCS_BASE_URL = "https://github.com/preflight-ci/preflight/blob/main/docs/rules.md"
 
@@ -108,7 +109,7 @@ class Fix:
 
     def __post_init__(self) -> None:
         ordered = sorted(self.edits, key=lambda e: (e.path, e.start_line))
-        for first, second in zip(ordered, ordered[1:], strict=False):
+        for first, second in itertools.pairwise(ordered):
             if first.overlaps(second):
                 raise ValueError(f"edits of one fix overlap: {first} / {second}")
         object.__setattr__(self, "edits", tuple(ordered))
@@ -152,11 +153,14 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class FileError:
-    """A file or rule that could not be checked; the rest of the run goes on."""
+    """A file or rule that could not be checked, or a limit that was hit; the rest of the run
+    goes on. The severity decides, like a finding's, whether it fails the check: a workflow
+    GitHub would reject is an error, a link that was not followed is a note."""
 
     path: str
     message: str
     rule: str | None = None
+    severity: Severity = Severity.ERROR
 
 
 def docs_url(rule_id: str) -> str:

@@ -16,7 +16,7 @@ from rules.config import DEFAULT_CONFIG, Config
 from rules.context import FileContext, RepoContext
 from rules.fixes import combine_fixes
 from rules.globs import filter_matches
-from rules.model import FileError, Finding
+from rules.model import FileError, Finding, Severity
 from rules.snapshot import RepoSnapshot, is_candidate_path, is_yaml_path
 from rules.yamlpos import YamlDocument
 
@@ -116,6 +116,7 @@ def _run(
                             f"rule {module.RULE.id} reported more than {MAX_FINDINGS_PER_FILE} "
                             "findings in this file; only the first ones are shown",
                             module.RULE.id,
+                            severity=Severity.WARNING,
                         )
                     )
                 raw.extend(found)

@@ -438,3 +438,24 @@ def test_readme_states_the_real_parse_limits_and_json_schema() -> None:
 def test_version(capsys) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("preflight ")
+
+
+def test_a_skipped_link_is_a_note_and_does_not_fail_the_check(tmp_path: Path, capsys) -> None:
+    root = write(tmp_path, {".github/workflows/ci.yml": GOOD, "ci/shared.yml": "a: 1\n"})
+    os.symlink("../../ci/shared.yml", root / ".github/workflows/linked.yml")
+    assert check(root) == 0
+    assert (
+        check(
+            root,
+            "--config",
+            str(write(tmp_path / "cfg", {"c.yml": "fail-level: note\n"}) / "c.yml"),
+        )
+        == 1
+    )
+    assert ".github/workflows/linked.yml" in capsys.readouterr().out
+
+
+def test_duplicate_keys_fail_only_in_a_loaded_workflow(tmp_path: Path) -> None:
+    duplicated = GOOD.replace("name: good\n", "name: good\nname: again\n")
+    assert check(write(tmp_path / "a", {".github/workflows/ci.yml": duplicated})) == 1
+    assert check(write(tmp_path / "b", {".github/labels.yml": "a: 1\na: 2\n"})) == 0

@@ -220,3 +220,11 @@ def test_draft_comment_is_frozen() -> None:
     except AttributeError:
         return
     raise AssertionError("DraftComment must be frozen")
+
+
+def test_a_file_error_fails_the_check_run_by_its_severity() -> None:
+    broken = FileError(".github/workflows/x.yml", "invalid YAML (line 3, column 1)")
+    skipped = FileError(".github/workflows/y.yml", "a symbolic link", severity=Severity.NOTE)
+    assert compose([], errors=[broken]).conclusion == "failure"
+    assert compose([], errors=[skipped]).conclusion == "success"
+    assert compose([], errors=[broken], config=Config(fail_level="never")).conclusion == "success"

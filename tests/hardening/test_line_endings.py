@@ -98,10 +98,6 @@ def test_all_real_fixes_applied_keep_crlf() -> None:
     assert "\n" not in new.replace("\r\n", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules.fixes.apply_fixes ends an unterminated last line with a bare LF",
-)
 def test_a_crlf_file_without_a_final_newline_stays_crlf(probe_only) -> None:
     # apply_fixes ends an unterminated last line before splicing; in a CRLF file that ending
     # must be CRLF too.
