@@ -86,7 +86,8 @@ def test_apply_skips_unsafe_fixes_unless_asked():
 
 
 def test_apply_performs_moves_but_never_display_only_edits():
-    move = Fix("move", Applicability.DISPLAY_ONLY, moves=(Move(".github/x.yml", ".github/workflows/x.yml"),))
+    moved = Move(".github/x.yml", ".github/workflows/x.yml")
+    move = Fix("move", Applicability.DISPLAY_ONLY, moves=(moved,))
     shown = Fix("shown", Applicability.DISPLAY_ONLY, (Edit("f", 1, 1, "A\n"),))
     result = apply_fixes({"f": "a\n"}, [finding(1, move), finding(1, shown)])
     assert result.moves == [Move(".github/x.yml", ".github/workflows/x.yml")]

@@ -101,7 +101,11 @@ def test_select_and_ignore(rules):
 
 def test_review_checks_changed_yaml_files_wherever_they_are(rules):
     rules(rule_module("a", ()))
-    files = {"ci/build.yml": "x: 1\n", "src/app.py": "print()\n", ".github/workflows/ci.yml": WORKFLOW}
+    files = {
+        "ci/build.yml": "x: 1\n",
+        "src/app.py": "print()\n",
+        ".github/workflows/ci.yml": WORKFLOW,
+    }
     changes = [
         ChangedFile("ci/build.yml", ChangeStatus.ADDED),
         ChangedFile("src/app.py", ChangeStatus.MODIFIED),
