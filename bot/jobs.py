@@ -17,7 +17,7 @@ forgotten by the dedupe log, so redelivering it from GitHub runs it again.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 import logging
@@ -75,6 +75,7 @@ class JobQueue:
     # so a burst of deliveries is acknowledged before background work competes for the CPU.
     QUIET = 0.02
     MAX_HOLD = 0.25
+    MAX_KNOWN_HEADS = 10_000
 
     def __init__(
         self,
@@ -93,7 +94,8 @@ class JobQueue:
         self._scheduled: dict[int, tuple[asyncio.TimerHandle, Job]] = {}
         self._lanes: dict[PullKey, _Lane] = {}
         self._last_delivery = 0.0
-        self._heads: dict[PullKey, str] = {}
+        # Bounded: a PR forgotten here is only checked against GitHub's head before posting.
+        self._heads: OrderedDict[PullKey, str] = OrderedDict()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._closing = False
         self._held = 0  # deliveries accepted but not yet routed (see bot.webhook.Intake)
@@ -108,6 +110,9 @@ class JobQueue:
     def note_head(self, key: PullKey, head_sha: str) -> None:
         """Remember the newest head GitHub told us about for a PR."""
         self._heads[key] = head_sha
+        self._heads.move_to_end(key)
+        while len(self._heads) > self.MAX_KNOWN_HEADS:
+            self._heads.popitem(last=False)
 
     def is_current(self, key: PullKey, head_sha: str) -> bool:
         """False when a newer head of this PR is known: work for head_sha is out of date."""

@@ -147,3 +147,17 @@ async def test_a_steady_stream_of_deliveries_cannot_starve_the_jobs():
         await asyncio.sleep(0.001)
         assert loop.time() - started < queue.MAX_HOLD + 0.5
     await queue.join()
+
+
+async def test_the_memory_of_known_heads_is_bounded(monkeypatch):
+    monkeypatch.setattr(JobQueue, "MAX_KNOWN_HEADS", 3)
+    queue = JobQueue()
+    for number in range(1, 6):
+        queue.note_head(("o/r", number), f"sha{number}")
+    queue.note_head(("o/r", 3), "sha3-new")  # touched: now the most recent
+    queue.note_head(("o/r", 6), "sha6")
+    assert not queue.is_current(("o/r", 3), "sha3")
+    assert not queue.is_current(("o/r", 6), "old")
+    # The oldest PRs were forgotten: their work is no longer judged stale here.
+    assert queue.is_current(("o/r", 1), "anything")
+    assert queue.is_current(("o/r", 4), "anything")
