@@ -15,22 +15,13 @@ from pathlib import Path
 import posixpath
 import subprocess
 
+from bot.localrepo import SAFE_GIT
 from rules.snapshot import ChangedFile, ChangeStatus, EntryKind, FileUnavailable, RepoSnapshot
 
 log = logging.getLogger(__name__)
 
-GIT = (
-    "git",
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "core.quotePath=false",
-    "-c",
-    "diff.external=",
-    "--no-pager",
-)
+# The reader's safe git, plus no external diff driver: this module also runs `git diff`.
+GIT = (*SAFE_GIT, "-c", "diff.external=", "--no-pager")
 MAX_READ_BYTES = 8 * 1024 * 1024
 
 _STATUS = {
