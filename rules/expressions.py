@@ -107,7 +107,18 @@ def single(value: Value) -> Any:
     return value[0]
 
 
-def _key(item: Any) -> str:
+def _key(item: Any) -> Any:
+    """Alternatives with the same key are one alternative: the type and the JSON text.
+
+    Plain scalars, by far the most common, get a tuple that tells apart exactly what their
+    JSON text would (a float by its repr, which is what json writes), without encoding."""
+    kind = type(item)
+    if kind is str or kind is bool or kind is int:
+        return (kind, item)
+    if kind is float:
+        return (kind, repr(item))
+    if item is None:
+        return _NONE_KEY
     if item is ANY:
         return "\x00any"
     try:
@@ -116,8 +127,11 @@ def _key(item: Any) -> str:
         return repr(item)
 
 
+_NONE_KEY = (type(None),)
+
+
 def _alternatives(items: list[Any]) -> Value:
-    seen: dict[str, Any] = {}
+    seen: dict[Any, Any] = {}
     for item in items:
         if item is UNKNOWN:
             return UNKNOWN
