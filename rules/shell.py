@@ -339,4 +339,24 @@ class _Scanner:
 
 def commands(script: str, variables: Mapping[str, str] | None = None) -> list[Command]:
     """The simple commands of a script, in order, with words expanded."""
-    return _Scanner(script, variables or {}).run()
+    return list(_commands(script, tuple((variables or {}).items())))
+
+
+# The same script is read once per matrix leg and per called workflow, usually with the same
+# variables: scanning is the costly part, and Commands are immutable.
+_SCANNED: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Command, ...]] = {}
+_MAX_SCANNED = 1024
+_MAX_SCANNED_SCRIPT = 64 * 1024  # a bigger script is scanned again rather than kept
+
+
+def _commands(script: str, variables: tuple[tuple[str, str], ...]) -> tuple[Command, ...]:
+    key = (script, variables)
+    found = _SCANNED.get(key)
+    if found is None:
+        found = tuple(_Scanner(script, dict(variables)).run())
+        if len(script) > _MAX_SCANNED_SCRIPT:
+            return found
+        if len(_SCANNED) >= _MAX_SCANNED:
+            _SCANNED.clear()
+        _SCANNED[key] = found
+    return found
