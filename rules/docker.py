@@ -10,8 +10,10 @@ for unknowns.
 
 from __future__ import annotations
 
+import bisect
 import csv
 from dataclasses import dataclass, replace
+import itertools
 import posixpath
 import re
 from typing import Union
@@ -77,21 +79,60 @@ def _node_place(document: YamlDocument, route: tuple, node: Node) -> Place:
     return Place(route, loc.line, loc.column, loc.end_line, loc.end_column)
 
 
+_LEADING_SPACE = re.compile(r"\s*")
+
+
 def _line_place(document: YamlDocument, route: tuple, line: int, needle: str = "") -> Place:
-    text = document.line_text(line).rstrip("\r\n")
-    column = text.find(needle) + 1 if needle and needle in text else 0
+    # Without copying the line: it may be a megabyte long, and placed once per command.
+    text = document.line_text(line)
+    end = len(text)
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    column = text.find(needle, 0, end) + 1 if needle else 0
     if column <= 0:
-        column = len(text) - len(text.lstrip()) + 1
-    return Place(route, line, column, line, max(len(text) + 1, column))
+        column = min(_LEADING_SPACE.match(text, 0, end).end(), end) + 1  # type: ignore[union-attr]
+    return Place(route, line, column, line, max(end + 1, column))
 
 
 def _find_line(document: YamlDocument, node: Node, needle: str) -> int | None:
-    """The first line of node's text that contains needle."""
+    """The first line of node's text that contains needle.
+
+    One search of the document's text from the node's first line, and a bisection to turn
+    the offset into a line: time linear in the distance to the match, not in lines times
+    their length (a script of thousands of commands on one line searched it per command)."""
     first = node.start_mark.line + 1
-    for line in range(first, document.last_line(node) + 1):
+    last = document.last_line(node)
+    if not needle or first > last or first > len(document.lines):
+        return _find_line_slowly(document, first, last, needle)
+    starts = _line_starts(document)
+    if "\n" in needle or starts[-1] != len(document.text):
+        return _find_line_slowly(document, first, last, needle)
+    end = starts[min(last, len(document.lines))]
+    found = document.text.find(needle, starts[first - 1], end)
+    if found < 0:
+        return None
+    return bisect.bisect_right(starts, found)
+
+
+def _find_line_slowly(document: YamlDocument, first: int, last: int, needle: str) -> int | None:
+    for line in range(first, last + 1):
         if needle in document.line_text(line):
             return line
     return None
+
+
+_STARTS: list[tuple[YamlDocument, list[int]]] = []
+
+
+def _line_starts(document: YamlDocument) -> list[int]:
+    """Offsets in document.text where each line starts, and the text's length."""
+    for cached, starts in _STARTS:
+        if cached is document:
+            return starts
+    starts = [0, *itertools.accumulate(len(line) for line in document.lines)]
+    _STARTS.insert(0, (document, starts))
+    del _STARTS[2:]
+    return starts
 
 
 # --- image references -------------------------------------------------------------------------
@@ -764,33 +805,73 @@ _INTERESTING_RUN = re.compile(
 )
 
 
+# Characters of YAML lines one step's script may search for the words it places.
+_MAX_SEARCHED_PER_STEP = 32 * 1024 * 1024
+
+
+def _continues(line: str) -> bool:
+    """The line ends in a backslash (before trailing blanks): line.rstrip().endswith("\\")
+    without copying a long line."""
+    end = len(line)
+    while end and line[end - 1].isspace():
+        end -= 1
+    return end > 0 and line[end - 1] == "\\"
+
+
 class _RunReader:
     def __init__(self, view: _StepView):
         self.view = view
         self.route = (*view.step.route, "run")
         self.remote_host = False
+        # A script of thousands of commands places the same command text again and again.
+        self._places: dict[tuple[int, str, tuple[str, ...]], Place] = {}
+        self._spans: dict[tuple[int, str], list[int]] = {}
+        self._search_budget = _MAX_SEARCHED_PER_STEP
 
     def place(self, command: Command, *needles: str) -> Place:
         """The line of the command that holds the first of needles found (a continued
         command spans lines); the command's first line otherwise."""
+        key = (command.line, command.text, needles)
+        found = self._places.get(key)
+        if found is None:
+            found = self._places[key] = self._place(command, needles)
+        return found
+
+    def _place(self, command: Command, needles: tuple[str, ...]) -> Place:
+        document = self.view.document
+        wanted = [needle for needle in needles if needle and MARK not in needle]
+        span = self._span(command)
+        for needle in wanted:
+            for line in span:
+                text = document.line_text(line)
+                self._search_budget -= len(text)
+                if self._search_budget < 0:
+                    # Thousands of different commands on one huge line: searching it for
+                    # each would take minutes. Their places are the line, not the word.
+                    return _line_place(document, self.route, span[0])
+                if needle in text:
+                    return _line_place(document, self.route, line, needle)
+        return _line_place(document, self.route, span[0])
+
+    def _span(self, command: Command) -> list[int]:
+        """The lines of the YAML the command is written on."""
+        key = (command.line, command.text)
+        span = self._spans.get(key)
+        if span is not None:
+            return span
         node = self.view.step.run
         document = self.view.document
         assert node is not None
-        last = document.last_line(node)
-        wanted = [needle for needle in needles if needle and MARK not in needle]
         if node.style == "|":
-            first = node.start_mark.line + 2 + command.line
-            span = [first]
-            while span[-1] < last and document.line_text(span[-1]).rstrip().endswith("\\"):
+            last = document.last_line(node)
+            span = [node.start_mark.line + 2 + command.line]
+            while span[-1] < last and _continues(document.line_text(span[-1])):
                 span.append(span[-1] + 1)
         else:
             found = _find_line(document, node, command.text) if command.text else None
             span = [found or node.start_mark.line + 1]
-        for needle in wanted:
-            for line in span:
-                if needle in document.line_text(line):
-                    return _line_place(document, self.route, line, needle)
-        return _line_place(document, self.route, span[0])
+        self._spans[key] = span
+        return span
 
     def read(self) -> list[Effect]:
         node = self.view.step.run
