@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from rules.model import FileError, Severity
 from rules.snapshot import NOT_READ, EntryKind, RepoSnapshot, is_workflow_location
@@ -76,6 +77,8 @@ def _notes(document: YamlDocument) -> list[FileError]:
 
 MAX_DUPLICATE_NOTES = 5
 
+_T = TypeVar("_T")
+
 
 @dataclass(slots=True)
 class RepoContext:
@@ -86,6 +89,7 @@ class RepoContext:
     _documents: dict[str, YamlDocument | None] = field(default_factory=dict)
     errors: list[FileError] = field(default_factory=list)
     _target_set: frozenset[str] = field(default=frozenset(), init=False, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._target_set = frozenset(self.targets)
@@ -123,6 +127,15 @@ class RepoContext:
                     self.errors.extend(_notes(document))
         self._documents[path] = document
         return document
+
+    def memo(self, key: Any, factory: Callable[[], _T]) -> _T:
+        """What factory() returns, computed once per run for key: rules of different files
+        (or different rules of one file) share models built from the same documents."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = factory()
+            return value
 
     def workflow_paths(self) -> Iterator[str]:
         """Every path at head where GitHub loads workflows from."""

@@ -19,8 +19,21 @@ import re
 from typing import Union
 
 from rules import expressions as ex
+from rules.context import RepoContext
 from rules.expressions import ANY, MARK, UNKNOWN
-from rules.jobmodel import Job, Scope, Step, input_values, make_step, with_defaults
+from rules.jobmodel import (
+    MAX_LEGS,
+    Job,
+    Leg,
+    Scope,
+    Step,
+    Workflow,
+    input_values,
+    make_step,
+    walk,
+    with_defaults,
+)
+from rules.model import FileError, Severity
 from rules.shell import Command, commands
 from rules.yamlpos import (
     MappingNode,
@@ -1085,6 +1098,54 @@ class _RunReader:
 
 
 MAX_ACTION_DEPTH = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LegEffects:
+    """A job's steps in one matrix leg (see jobmodel.walk), each with its effects."""
+
+    scope: Scope  # the job's own scope in the leg
+    steps: tuple[tuple[Step, Scope, tuple[Effect, ...]], ...]
+
+
+def leg_effects(workflow: Workflow, job: Job, leg: Leg) -> LegEffects | None:
+    """The effects of every step that can run in the leg, in order; None when the job
+    cannot run in it. Worked out once per workflow binding, job and leg: both Docker rules,
+    and every caller that binds a reusable workflow alike, read the same result."""
+    cached_job, cached_leg, result = workflow.memo(
+        ("docker.leg_effects", id(job), id(leg)),
+        lambda: (job, leg, _leg_effects(workflow, job, leg)),
+    )
+    if cached_job is not job or cached_leg is not leg:  # a Leg not from workflow.legs()
+        return _leg_effects(workflow, job, leg)
+    return result
+
+
+def note_capped_matrices(repo: RepoContext, workflow: Workflow) -> None:
+    """Say (once per run, job and file) that a matrix had more legs than were checked."""
+    for job_id in sorted(workflow.capped_jobs):
+        repo.memo(
+            ("docker.capped", workflow.path, job_id),
+            lambda job_id=job_id: repo.errors.append(
+                FileError(
+                    workflow.path,
+                    f'the matrix of job "{job_id}" has more than {MAX_LEGS} combinations '
+                    f"(GitHub runs at most {MAX_LEGS}); only the first {MAX_LEGS} were checked",
+                    severity=Severity.NOTE,
+                )
+            ),
+        )
+
+
+def _leg_effects(workflow: Workflow, job: Job, leg: Leg) -> LegEffects | None:
+    walked = walk(workflow, job, leg)
+    if walked is None:
+        return None
+    steps = tuple(
+        (step, scope, tuple(effects(step, scope, workflow.document, job)))
+        for step, scope, _ in walked.steps
+    )
+    return LegEffects(walked.scope, steps)
 
 
 def effects(

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import enum
 import itertools
 import logging
+import math
 import re
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rules import expressions as ex
 from rules.expressions import ANY, MARK, UNKNOWN
@@ -262,6 +263,8 @@ class Workflow:
         binding: Binding | None = None,
         documents: DocumentReader | None = None,
         texts: TextReader | None = None,
+        *,
+        _family: _Family | None = None,
     ):
         self.document = document
         self.binding = binding or Binding()
@@ -272,14 +275,46 @@ class Workflow:
         root = document.root
         self.root = root
         self.triggers = _triggers(get(root, "on"))
-        self.jobs = tuple(self._jobs())
+        # The jobs and steps depend on the document only: every binding of it shares them.
+        if _family is None:
+            _family = _Family(tuple(self._jobs()))
+        self._family = _family
+        self.jobs = _family.jobs
+        self._legs: dict[int, tuple[Job, list[Leg]]] = {}
+        self._memo: dict[Any, Any] = {}
 
     @property
     def path(self) -> str:
         return self.document.path
 
     def bound(self, binding: Binding) -> Workflow:
-        return Workflow(self.document, binding, self.documents, self.texts)
+        """The workflow under another binding; equal bindings give the same object, so what
+        is memoised on it (legs, effects, problems) is worked out once."""
+        key = _binding_key(binding)
+        if key is None:
+            return Workflow(
+                self.document, binding, self.documents, self.texts, _family=self._family
+            )
+        found = self._family.bound.get(key)
+        if found is None:
+            found = Workflow(
+                self.document, binding, self.documents, self.texts, _family=self._family
+            )
+            self._family.bound[key] = found
+        return found
+
+    def memo(self, key: Any, factory: Callable[[], _T]) -> _T:
+        """factory(), once per key for this workflow under this binding."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = factory()
+            return value
+
+    @property
+    def capped_jobs(self) -> frozenset[str]:
+        """Jobs (of any binding of this document) whose matrix had more legs than MAX_LEGS."""
+        return frozenset(self._family.capped)
 
     @property
     def event_names(self) -> ex.Value:
@@ -326,33 +361,92 @@ class Workflow:
     # --- matrix -------------------------------------------------------------------------------
 
     def legs(self, job: Job) -> list[Leg]:
-        """Every matrix leg of a job (one leg without values when there is no matrix)."""
+        """Every matrix leg of a job (one leg without values when there is no matrix); the
+        same Leg objects on every call."""
+        cached = self._legs.get(id(job))
+        if cached is None or cached[0] is not job:
+            cached = self._legs[id(job)] = (job, self._expand_legs(job))
+        return list(cached[1])
+
+    def _expand_legs(self, job: Job) -> list[Leg]:
         matrix = get(get(job.node, "strategy"), "matrix")
         if matrix is None:
             return [Leg({})]
         scope = Scope(self, job, Leg({}), None)
         value = scope.node_value(matrix)
-        combos = expand_matrix(value) if isinstance(value, dict) else None
+        combos, capped = _expand_matrix(value) if isinstance(value, dict) else (None, False)
+        if capped:
+            self._family.capped.add(job.id)
         if combos is None:
             return [Leg(None)]
         return [Leg(combo) for combo in combos] or [Leg({})]
 
 
-_RECENT: list[tuple[YamlDocument, Workflow]] = []
+class _Family:
+    """What the Workflows of one document under different bindings share."""
+
+    __slots__ = ("bound", "capped", "jobs")
+
+    def __init__(self, jobs: tuple[Job, ...]):
+        self.jobs = jobs
+        self.bound: dict[Any, Workflow] = {}
+        self.capped: set[str] = set()
 
 
-def workflow_of(
-    document: YamlDocument,
-    documents: DocumentReader | None = None,
-    texts: TextReader | None = None,
+_T = TypeVar("_T")
+
+
+def _binding_key(binding: Binding) -> Any:
+    """A hashable stand-in for a binding, equal only for bindings that evaluate alike; None
+    when that cannot be told cheaply (lists and dicts among the inputs compare by identity in
+    expressions, so they are never shared)."""
+    inputs = None
+    if binding.inputs is not None:
+        parts = []
+        for name, value in binding.inputs.items():
+            frozen = _scalar_key(value)
+            if frozen is None:
+                return None
+            parts.append((name, frozen))
+        inputs = tuple(parts)
+    events = None
+    if binding.events is not None:
+        events = tuple(_scalar_key(event) for event in binding.events)
+        if None in events:
+            return None
+    return (inputs, events, binding.depth)
+
+
+def _scalar_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    if value is UNKNOWN or value is ANY:
+        return (value,)
+    if kind is ex.Several:
+        parts = tuple(_scalar_key(item) for item in value)
+        return None if None in parts else (kind, parts)
+    return None
+
+
+class _Memo(Protocol):
+    def memo(self, key: Any, factory: Callable[[], Any]) -> Any: ...
+
+
+def shared_workflow(
+    repo: _Memo, document: YamlDocument, documents: DocumentReader | None, texts: TextReader | None
 ) -> Workflow:
-    """The unbound Workflow of a document; the rules of one file share it."""
-    for cached_document, cached in _RECENT:
-        if cached_document is document and cached.documents == documents and cached.texts == texts:
-            return cached
-    workflow = Workflow(document, None, documents, texts)
-    _RECENT.insert(0, (document, workflow))
-    del _RECENT[4:]
+    """The unbound Workflow of a document, built once per run (repo is the run's
+    RepoContext): the rules of the file itself and the callers of a reusable workflow share
+    it, and with it its bound variants and everything memoised on them."""
+    document_id, workflow = repo.memo(
+        ("jobmodel.workflow", id(document)),
+        lambda: (document, Workflow(document, None, documents, texts)),
+    )
+    if document_id is not document:  # cannot happen while the run holds its documents
+        return Workflow(document, None, documents, texts)
     return workflow
 
 
@@ -371,8 +465,13 @@ def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
     An include entry extends every combination whose original values it does not
     overwrite; an entry that extends none becomes a combination of its own. None when
-    `include` itself cannot be resolved.
+    `include` itself cannot be resolved. At most MAX_LEGS combinations.
     """
+    return _expand_matrix(matrix)[0]
+
+
+def _expand_matrix(matrix: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, bool]:
+    """expand_matrix, and whether combinations past MAX_LEGS were left out."""
     keys = [k for k in matrix if k not in ("include", "exclude")]
     axes = []
     for key in keys:
@@ -384,7 +483,9 @@ def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         else:
             axes.append([value])
     combos: list[dict[str, Any]] = []
+    capped = False
     if keys:
+        capped = math.prod(len(axis) for axis in axes) > MAX_LEGS
         for values in itertools.islice(itertools.product(*axes), MAX_LEGS):
             combos.append(dict(zip(keys, values, strict=True)))
     excludes = matrix.get("exclude")
@@ -409,8 +510,9 @@ def expand_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]] | None:
             if not added:
                 extra.append(dict(entry))
     elif includes is UNKNOWN:
-        return None
-    return (combos + extra)[:MAX_LEGS]
+        return None, capped
+    legs = combos + extra
+    return legs[:MAX_LEGS], capped or len(legs) > MAX_LEGS
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -88,11 +88,9 @@ from rules.jobmodel import (
     Step,
     Workflow,
     call_binding,
-    callee_workflow,
     local_call_path,
     runner,
-    walk,
-    workflow_of,
+    shared_workflow,
 )
 from rules.model import Applicability, Finding, Fix, FixAvailability, Location, Rule, Severity
 from rules.stepedit import insert_step, yaml_scalar
@@ -151,6 +149,12 @@ class Problem:
 
 
 def problems(workflow: Workflow) -> list[Problem]:
+    """Once per workflow and binding: a reusable workflow's own check and its callers share
+    the result (nothing changes a Problem once it is made)."""
+    return workflow.memo((RULE.id, "problems"), lambda: _problems(workflow))
+
+
+def _problems(workflow: Workflow) -> list[Problem]:
     found: list[Problem] = []
     for job in workflow.jobs:
         if job.calls:
@@ -164,7 +168,7 @@ def problems(workflow: Workflow) -> list[Problem]:
 def _job_problem(workflow: Workflow, job: Job) -> Problem | None:
     by_step: dict[int, list[_Offence]] = {}
     for leg in workflow.legs(job):
-        steps = walk(workflow, job, leg)
+        steps = docker.leg_effects(workflow, job, leg)
         if steps is None:
             continue
         machine = runner(steps.scope)
@@ -173,8 +177,8 @@ def _job_problem(workflow: Workflow, job: Job) -> Problem | None:
         qemu: list[frozenset[str] | None] = []
         builder: str | None = None
         builder_step: Step | None = None
-        for step, scope, _ in steps.steps:
-            for effect in docker.effects(step, scope, workflow.document, job):
+        for step, _, found in steps.steps:
+            for effect in found:
                 if isinstance(effect, QemuSetup):
                     qemu.append(effect.archs)
                 elif isinstance(effect, BuilderSetup):
@@ -435,8 +439,10 @@ def _location(path: str, place: Place) -> Location:
 def check(ctx: FileContext) -> Iterator[Finding]:
     if not ctx.is_workflow:
         return
-    workflow = workflow_of(ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
-    for problem in problems(workflow):
+    workflow = shared_workflow(ctx.repo, ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
+    found = problems(workflow)
+    docker.note_capped_matrices(ctx.repo, workflow)
+    for problem in found:
         yield RULE.finding(
             _location(ctx.path, problem.place),
             message(problem),
@@ -461,12 +467,14 @@ def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
         document = ctx.repo.document(path)
         if document is None or not looks_like_workflow(document.root):
             continue
-        callee = callee_workflow(workflow, document)
+        callee = shared_workflow(ctx.repo, document, workflow.documents, workflow.texts)
         own = {p.key for p in problems(callee)}
         reported: set[tuple[str, int]] = set()
         for leg in workflow.legs(job):
             bound = callee.bound(call_binding(workflow, job, leg, callee))
-            for problem in problems(bound):
+            found = problems(bound)
+            docker.note_capped_matrices(ctx.repo, bound)
+            for problem in found:
                 if problem.key in own or problem.key in reported:
                     continue
                 reported.add(problem.key)

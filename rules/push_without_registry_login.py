@@ -89,11 +89,9 @@ from rules.jobmodel import (
     Step,
     Workflow,
     call_binding,
-    callee_workflow,
     local_call_path,
     runner,
-    walk,
-    workflow_of,
+    shared_workflow,
 )
 from rules.model import Applicability, Finding, Fix, FixAvailability, Location, Rule, Severity
 from rules.stepedit import insert_step, yaml_scalar
@@ -134,6 +132,12 @@ class Problem:
 
 
 def problems(workflow: Workflow) -> list[Problem]:
+    """Once per workflow and binding: a reusable workflow's own check and its callers share
+    the result (nothing changes a Problem once it is made)."""
+    return workflow.memo((RULE.id, "problems"), lambda: _problems(workflow))
+
+
+def _problems(workflow: Workflow) -> list[Problem]:
     found: list[Problem] = []
     for job in workflow.jobs:
         if not job.calls:
@@ -144,13 +148,13 @@ def problems(workflow: Workflow) -> list[Problem]:
 def _job_problems(workflow: Workflow, job: Job) -> list[Problem]:
     by_registry: dict[str, Problem] = {}
     for leg in workflow.legs(job):
-        steps = walk(workflow, job, leg)
+        steps = docker.leg_effects(workflow, job, leg)
         if steps is None:
             continue
         hosted = runner(steps.scope).hosted
         logins: list[tuple[Login, Step]] = []
-        for step, scope, _ in steps.steps:
-            for effect in docker.effects(step, scope, workflow.document, job):
+        for step, _, found in steps.steps:
+            for effect in found:
                 if isinstance(effect, Login):
                     logins.append((effect, step))
                 elif isinstance(effect, Push) and effect.may_push is True:
@@ -208,11 +212,11 @@ def _login_elsewhere(problem: Problem) -> str:
         if other.id == problem.job.id or other.calls:
             continue
         for leg in problem.workflow.legs(other)[:1]:
-            steps = walk(problem.workflow, other, leg)
+            steps = docker.leg_effects(problem.workflow, other, leg)
             if steps is None:
                 continue
-            for step, scope, _ in steps.steps:
-                for effect in docker.effects(step, scope, problem.workflow.document, other):
+            for step, _, found in steps.steps:
+                for effect in found:
                     if isinstance(effect, Login) and effect.covers(problem.registry):
                         return (
                             f'; the login in job "{other.id}" (line {step.first_line}) does not '
@@ -374,8 +378,10 @@ def _location(path: str, place: Place) -> Location:
 def check(ctx: FileContext) -> Iterator[Finding]:
     if not ctx.is_workflow:
         return
-    workflow = workflow_of(ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
-    for problem in problems(workflow):
+    workflow = shared_workflow(ctx.repo, ctx.document, ctx.repo.document, ctx.repo.snapshot.read)
+    found = problems(workflow)
+    docker.note_capped_matrices(ctx.repo, workflow)
+    for problem in found:
         place = problem.ref.place
         related = []
         if problem.push.place != place:
@@ -402,12 +408,14 @@ def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
         document = ctx.repo.document(path)
         if document is None or not looks_like_workflow(document.root):
             continue
-        callee = callee_workflow(workflow, document)
+        callee = shared_workflow(ctx.repo, document, workflow.documents, workflow.texts)
         own = {p.key for p in problems(callee)}
         reported: set[tuple[str, str]] = set()
         for leg in workflow.legs(job):
             bound = callee.bound(call_binding(workflow, job, leg, callee))
-            for problem in problems(bound):
+            found = problems(bound)
+            docker.note_capped_matrices(ctx.repo, bound)
+            for problem in found:
                 if problem.key in own or problem.key in reported:
                     continue
                 reported.add(problem.key)
