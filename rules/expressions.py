@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-import json
 import math
 import re
 from typing import Any
@@ -121,6 +120,8 @@ def _key(item: Any) -> Any:
         return _NONE_KEY
     if item is ANY:
         return "\x00any"
+    import json  # lists and dicts only: most runs never need the module
+
     try:
         return type(item).__name__ + ":" + json.dumps(item, sort_keys=True, default=repr)
     except (TypeError, ValueError):
@@ -679,6 +680,8 @@ def _join(array: Any, separator: Any = ",") -> Any:
 def _to_json(item: Any) -> Any:
     if item is ANY:
         return ANY
+    import json
+
     try:
         return json.dumps(item, indent=2)
     except (TypeError, ValueError):
@@ -691,6 +694,8 @@ def _from_json(item: Any) -> Any:
     text = to_text(item)
     if text is None:
         return ANY
+    import json
+
     try:
         return _normalise_json(json.loads(text))
     except ValueError:
