@@ -11,25 +11,30 @@ for unknowns.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterator
 import csv
 from dataclasses import dataclass, replace
 import itertools
 import posixpath
 import re
-from typing import Union
+from typing import Protocol, TypeVar, Union
 
 from rules import expressions as ex
-from rules.context import RepoContext
+from rules.context import RepoContext, looks_like_workflow
 from rules.expressions import ANY, MARK, UNKNOWN
 from rules.jobmodel import (
+    MAX_CALL_DEPTH,
     MAX_LEGS,
     Job,
     Leg,
     Scope,
     Step,
     Workflow,
+    call_binding,
     input_values,
+    local_call_path,
     make_step,
+    shared_workflow,
     walk,
     with_defaults,
 )
@@ -1119,6 +1124,44 @@ def leg_effects(workflow: Workflow, job: Job, leg: Leg) -> LegEffects | None:
     if cached_job is not job or cached_leg is not leg:  # a Leg not from workflow.legs()
         return _leg_effects(workflow, job, leg)
     return result
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> object: ...
+
+
+P = TypeVar("P", bound=_Keyed)
+
+
+def problems_in_callees(
+    repo: RepoContext, workflow: Workflow, problems: Callable[[Workflow], list[P]]
+) -> Iterator[tuple[Job, str, P]]:
+    """Problems that a reusable workflow of this repository has only with the inputs this
+    workflow passes to it: (calling job, callee path, problem), each problem key once.
+
+    Both Docker rules report these at the call, since the caller chose the inputs."""
+    if workflow.binding.depth >= MAX_CALL_DEPTH:
+        return
+    for job in workflow.jobs:
+        path = local_call_path(job)
+        if path is None:
+            continue
+        document = repo.document(path)
+        if document is None or not looks_like_workflow(document.root):
+            continue
+        callee = shared_workflow(repo, document, workflow.documents, workflow.texts)
+        own = {problem.key for problem in problems(callee)}
+        reported: set = set()
+        for leg in workflow.legs(job):
+            bound = callee.bound(call_binding(workflow, job, leg, callee))
+            found = problems(bound)
+            note_capped_matrices(repo, bound)
+            for problem in found:
+                if problem.key in own or problem.key in reported:
+                    continue
+                reported.add(problem.key)
+                yield job, path, problem
 
 
 def note_capped_matrices(repo: RepoContext, workflow: Workflow) -> None:

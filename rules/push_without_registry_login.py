@@ -79,17 +79,14 @@ import re
 from typing import Any
 
 from rules import docker
-from rules.context import FileContext, looks_like_workflow
+from rules.context import FileContext
 from rules.docker import ImageRef, Login, Place, Push
 from rules.jobmodel import (
     MARK,
-    MAX_CALL_DEPTH,
     Binding,
     Job,
     Step,
     Workflow,
-    call_binding,
-    local_call_path,
     runner,
     shared_workflow,
 )
@@ -399,32 +396,14 @@ def check(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _caller_findings(ctx: FileContext, workflow: Workflow) -> Iterator[Finding]:
-    if workflow.binding.depth >= MAX_CALL_DEPTH:
-        return
-    for job in workflow.jobs:
-        path = local_call_path(job)
-        if path is None:
-            continue
-        document = ctx.repo.document(path)
-        if document is None or not looks_like_workflow(document.root):
-            continue
-        callee = shared_workflow(ctx.repo, document, workflow.documents, workflow.texts)
-        own = {p.key for p in problems(callee)}
-        reported: set[tuple[str, str]] = set()
-        for leg in workflow.legs(job):
-            bound = callee.bound(call_binding(workflow, job, leg, callee))
-            found = problems(bound)
-            docker.note_capped_matrices(ctx.repo, bound)
-            for problem in found:
-                if problem.key in own or problem.key in reported:
-                    continue
-                reported.add(problem.key)
-                location = ctx.document.node_location(get(job.node, "uses"))
-                yield RULE.finding(
-                    location,
-                    f'job "{job.id}" calls "{job.calls}", where ' + message(problem, f" of {path}"),
-                    fix=fix(problem),
-                    severity=problem.severity,
-                    route=("jobs", job.id, "uses"),
-                    subject=f"{path}:{problem.job.id}:{problem.registry}",
-                )
+    """Problems that appear in a reusable workflow of this repository only with the inputs
+    this file passes to it; reported at the call."""
+    for job, path, problem in docker.problems_in_callees(ctx.repo, workflow, problems):
+        yield RULE.finding(
+            ctx.document.node_location(get(job.node, "uses")),
+            f'job "{job.id}" calls "{job.calls}", where ' + message(problem, f" of {path}"),
+            fix=fix(problem),
+            severity=problem.severity,
+            route=("jobs", job.id, "uses"),
+            subject=f"{path}:{problem.job.id}:{problem.registry}",
+        )

@@ -93,6 +93,7 @@ from rules.globs import (
     GlobSyntaxError,
     PathIndex,
     compile_pattern,
+    filter_matches,
     has_special,
     looks_like_regex,
 )
@@ -760,7 +761,7 @@ def _uncovered_dockerfiles(ctx: FileContext, entries: list[FilterEntry]) -> Iter
             continue  # a list shared by alias: noted once, for its first event
         patterns = [e.text for e in event_entries]
         for dockerfile, job_id in built:
-            if not snapshot.exists(dockerfile) or _selected(patterns, dockerfile):
+            if not snapshot.exists(dockerfile) or filter_matches(patterns, dockerfile):
                 continue
             key_location = document.locate_key(("on", event, "paths"))
             if key_location is None:
@@ -774,18 +775,6 @@ def _uncovered_dockerfiles(ctx: FileContext, entries: list[FilterEntry]) -> Iter
                 route=("on", event, "paths"),
                 subject=dockerfile,
             )
-
-
-def _selected(patterns: list[str], path: str) -> bool:
-    selected = False
-    for text in patterns:
-        try:
-            pattern = compile_pattern(text)
-        except GlobSyntaxError:
-            continue
-        if pattern.matches(path):
-            selected = not pattern.negated
-    return selected
 
 
 def _built_dockerfiles(document: YamlDocument) -> Iterator[tuple[str, str]]:
