@@ -90,6 +90,15 @@ async def test_the_signature_is_checked_before_the_body_is_parsed(app):
     assert response.status == 400
 
 
+async def test_signed_malformed_json_is_a_400_and_can_be_redelivered(app):
+    # Braces at both ends pass the structural check; the parse still happens before the answer.
+    body = b'{"action": "opened",}'
+    headers = headers_for(body)
+    assert (await post(app, body, headers)).status == 400
+    assert (await post(app, body, headers)).status == 400  # not remembered as handled
+    assert app.runtime.metrics.value("preflight_webhook_deliveries_total", outcome="malformed") == 2
+
+
 async def test_bodies_over_25_megabytes_are_refused(app):
     body = b" " * (MAX_BODY + 1)
     response = await post(app, body, headers_for(body))
