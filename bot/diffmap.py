@@ -217,7 +217,7 @@ def suggestion_edit(finding: Finding) -> Edit | None:
 
 
 def place(
-    findings: Sequence[Finding], diff: DiffIndex, *, max_inline: int = 30
+    findings: Sequence[Finding], diff: DiffIndex, *, max_inline: int = 30, max_file: int = 10
 ) -> list[PlacedFinding]:
     """Decide where each finding goes, in the given order (see the module docstring).
 
@@ -225,10 +225,14 @@ def place(
     replaces exactly those lines; if that range is not commentable, or another suggestion
     already covers one of its lines (GitHub applies one suggestion per line in a batch), the
     finding falls back to its own range without a suggestion.
+
+    File-level comments cannot ride in the review (each is a request of its own, and GitHub's
+    content-creation limit is about 80 a minute), so past max_file they go to the summary too.
     """
     placed: list[PlacedFinding] = []
     suggested: dict[str, list[Edit]] = {}
     inline_count = 0
+    file_count = 0
     for finding in findings:
         path = finding.path
         if inline_count >= max_inline:
@@ -251,8 +255,9 @@ def place(
         elif diff.commentable(path, location.line, location.line):
             placed.append(_inline(finding, location.line, location.line, None))
             inline_count += 1
-        elif diff.in_diff(path):
+        elif diff.in_diff(path) and file_count < max_file:
             placed.append(_off_diff(finding, Placement.FILE))
+            file_count += 1
         else:
             placed.append(_off_diff(finding, Placement.SUMMARY))
     return placed

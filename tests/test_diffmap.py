@@ -205,3 +205,10 @@ def test_beyond_max_inline_the_rest_go_to_summary(diff: DiffIndex) -> None:
     findings = [finding("ci.yml", line) for line in (1, 2, 3, 4)]
     placed = place(findings, diff, max_inline=3)
     assert [p.placement for p in placed] == [Placement.INLINE] * 3 + [Placement.SUMMARY]
+
+
+def test_beyond_max_file_the_rest_go_to_summary(diff: DiffIndex) -> None:
+    # Lines 30..33 are in ci.yml, which is in the diff, but outside its hunks.
+    findings = [finding("ci.yml", line) for line in (30, 31, 32, 33)]
+    placed = place(findings, diff, max_file=2)
+    assert [p.placement for p in placed] == [Placement.FILE] * 2 + [Placement.SUMMARY] * 2
