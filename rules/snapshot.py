@@ -69,6 +69,8 @@ class RepoSnapshot:
     truncated: bool = False  # the tree listing is incomplete (GitHub's `truncated`)
     _texts: dict[str, str | None] = field(default_factory=dict)
     _read_errors: dict[str, str] = field(default_factory=dict)
+    # A review of 3,000 changed files asks for changes by path once per workflow.
+    _changes_by_path: dict[str, ChangedFile] | None = field(default=None, repr=False)
 
     @classmethod
     def from_files(
@@ -127,10 +129,9 @@ class RepoSnapshot:
         return self._read_errors.get(path)
 
     def change(self, path: str) -> ChangedFile | None:
-        for change in self.changes or ():
-            if change.path == path:
-                return change
-        return None
+        if self._changes_by_path is None:
+            self._changes_by_path = {change.path: change for change in self.changes or ()}
+        return self._changes_by_path.get(path)
 
     def renamed_from(self, path: str) -> str | None:
         change = self.change(path)
