@@ -199,7 +199,7 @@ def apply_fixes(
     skipped: list[Finding] = []
     for finding in findings:
         fix = finding.fix
-        if fix is None or (not fix.is_applicable(unsafe) and not _move_only(fix, unsafe)):
+        if fix is None or (not fix.is_applicable(unsafe) and not _move_only(fix)):
             continue
         if any(e.overlaps(t) for e in fix.edits for t in taken.get(e.path, [])) or any(
             e.path not in texts for e in fix.edits
@@ -224,7 +224,7 @@ def apply_fixes(
     return AppliedFixes(new_texts, moves, applied, skipped)
 
 
-def _move_only(fix: Fix, unsafe: bool) -> bool:
+def _move_only(fix: Fix) -> bool:
     """A move is display-only in a review (a suggestion cannot rename a file) but `--fix`
     performs it: a fix made only of moves is applied."""
     return bool(fix.moves) and not fix.edits
